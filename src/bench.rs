@@ -1,0 +1,206 @@
+//! `plcdiag bench modbus`: many simulated Modbus devices polled by one gateway.
+//!
+//! The simulator runs as a child process (`plcdiag sim modbus`), so the CPU time and peak RSS
+//! reported are the gateway's alone: device tasks, hub, live view, metrics and the SQLite
+//! store writer, as in production. Figures go to docs/PERFORMANCE.md with this command.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use plcdiag_modbus::{DataType, Encoding, PlanLimits, Point, Scaling};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::config::{
+    Config, DeviceConfig, DeviceKind, GatewaySettings, ModbusDevice, ModbusTransport, PollSettings,
+    TagConfig,
+};
+use crate::gateway::Gateway;
+
+/// `plcdiag bench modbus` arguments.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Number of devices (one TCP connection each).
+    #[arg(long, default_value_t = 100)]
+    pub devices: usize,
+    /// Holding registers read per device (u16 tags hr:0..N).
+    #[arg(long, default_value_t = 1000)]
+    pub registers: u16,
+    /// Poll interval of every device.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+    /// Measured time, after the warm-up.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Time before measuring (connections, first samples).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// Registers the simulator changes every second (the rest stay constant).
+    #[arg(long, default_value_t = 100)]
+    pub changing: u16,
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.devices == 0 || args.registers == 0 {
+        bail!("--devices and --registers must be at least 1");
+    }
+    let exe = std::env::current_exe().context("locating the plcdiag binary")?;
+    let mut sim = Command::new(exe)
+        .args(["sim", "modbus", "--listen", "127.0.0.1:0"])
+        .args([
+            "--registers",
+            &args.registers.to_string(),
+            "--changing",
+            &args.changing.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the simulator process")?;
+    let stdout = sim.stdout.take().context("simulator stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .context("the simulator did not start within 10s")??
+        .context("the simulator exited")?;
+    let addr = line
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .parse::<std::net::SocketAddr>()
+        .with_context(|| format!("simulator said {line:?}"))?;
+
+    let database = std::env::temp_dir().join(format!("plcdiag-bench-{}.db", std::process::id()));
+    let config = bench_config(&args, addr, database.clone());
+    let names: Vec<String> = config.devices.iter().map(|d| d.name.to_string()).collect();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let gateway = Gateway::start(config, Some(listener)).await?;
+
+    tokio::time::sleep(args.warmup).await;
+    let count = |g: &Gateway| -> (u64, u64) {
+        names.iter().fold((0, 0), |(v, e), n| {
+            (v + g.metrics.values_read(n), e + g.metrics.polls_failed(n))
+        })
+    };
+    let (values0, errors0) = count(&gateway);
+    let cpu0 = cpu_time()?;
+    let t0 = Instant::now();
+    tokio::time::sleep(args.duration).await;
+    let elapsed = t0.elapsed();
+    let (values1, errors1) = count(&gateway);
+    let cpu = cpu_time()? - cpu0;
+    let peak_rss_kib = peak_rss_kib()?;
+    gateway.shutdown().await?;
+    drop(sim);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(PathBuf::from(format!("{}{suffix}", database.display())));
+    }
+
+    let values = values1 - values0;
+    let secs = elapsed.as_secs_f64();
+    let expected = args.devices as f64 * f64::from(args.registers) / args.interval.as_secs_f64();
+    println!(
+        "plcdiag bench modbus: {} devices x {} registers every {:?}, measured {:.1}s after {:?} warm-up",
+        args.devices, args.registers, args.interval, secs, args.warmup
+    );
+    println!(
+        "  values read:     {:>12.0} /s  (configured rate {expected:.0} /s)",
+        values as f64 / secs
+    );
+    println!("  failed polls:    {:>12}", errors1 - errors0);
+    println!(
+        "  gateway CPU:     {:>12.1} %  of one core ({:.2}s CPU in {secs:.1}s)",
+        100.0 * cpu.as_secs_f64() / secs,
+        cpu.as_secs_f64()
+    );
+    println!(
+        "  gateway peak RSS:{:>12.1} MiB",
+        peak_rss_kib as f64 / 1024.0
+    );
+    Ok(())
+}
+
+fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf) -> Config {
+    let points: Vec<Point> = (0..args.registers)
+        .map(|i| {
+            Point::new(
+                plcdiag_modbus::Address::new(plcdiag_modbus::Table::HoldingRegister, i),
+                Encoding::new(DataType::U16),
+            )
+        })
+        .collect();
+    let tags: Vec<TagConfig> = (0..args.registers)
+        .map(|i| TagConfig {
+            name: format!("hr{i}"),
+            unit: None,
+            deadband: 0.0,
+            max_interval: Duration::from_secs(60),
+        })
+        .collect();
+    let device = |i: usize| DeviceConfig {
+        name: format!("bench-{i:04}").into(),
+        address: addr.to_string(),
+        enabled: true,
+        poll: PollSettings {
+            interval: args.interval,
+            timeout: Duration::from_secs(2),
+            demote_after: 3,
+            demote_for: Duration::from_secs(5),
+        },
+        tags: tags.clone(),
+        kind: DeviceKind::Modbus(ModbusDevice {
+            transport: ModbusTransport::Tcp {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+            },
+            unit_id: 1,
+            points: points.clone(),
+            scaling: vec![Scaling::default(); points.len()],
+            limits: PlanLimits::default(),
+        }),
+    };
+    Config {
+        gateway: GatewaySettings {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            database,
+            retention: Duration::from_secs(86400),
+        },
+        devices: (0..args.devices).map(device).collect(),
+        warnings: Vec::new(),
+    }
+}
+
+/// User plus system CPU time of this process (Linux: /proc/self/stat, in USER_HZ = 100 ticks).
+fn cpu_time() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, s)| s)
+        .context("unexpected /proc/self/stat")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields.get(i).context("short /proc/self/stat")?.parse()?)
+    };
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
+/// Peak resident set size (VmHWM) of this process.
+fn peak_rss_kib() -> anyhow::Result<u64> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM in /proc/self/status")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM value")?
+        .parse()?)
+}

@@ -1,0 +1,773 @@
+//! Configuration: one TOML file, checked all at once.
+//!
+//! Loading has two layers (as Vector's config does): `raw` mirrors the file with serde and
+//! `deny_unknown_fields`, and [`parse`] validates it into [`Config`], the types the gateway runs
+//! on: durations parsed, addresses checked, defaults resolved, names unique. Each device and
+//! section is deserialized on its own so that one file with several mistakes reports all of
+//! them, each with file, line and column.
+
+pub mod raw;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use plcdiag_modbus::{
+    Address, ByteOrder, DataType, Encoding, Parity, PlanLimits, Point, Scaling, SerialSettings,
+    Table, WordOrder,
+};
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::model::DeviceName;
+use raw::{RawDefaults, RawDevice, RawGateway, RawKind, RawTag};
+
+/// Default HTTP listen address: loopback only, so a gateway without auth is not exposed.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_DATABASE: &str = "plcdiag.db";
+const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+const DEFAULT_DEMOTE_AFTER: u32 = 3;
+const DEFAULT_DEMOTE_FOR: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(60);
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+const MODBUS_TCP_PORT: u16 = 502;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Gateway process settings.
+    pub gateway: GatewaySettings,
+    /// Every configured device, enabled or not, in file order.
+    pub devices: Vec<DeviceConfig>,
+    /// Things that work but are probably not meant (timeout ≥ interval, ...).
+    pub warnings: Vec<Problem>,
+}
+
+/// `[gateway]` after validation.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// HTTP API address.
+    pub listen: SocketAddr,
+    /// SQLite history file.
+    pub database: PathBuf,
+    /// How long history rows are kept.
+    pub retention: Duration,
+}
+
+/// One device after validation.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    /// Unique name.
+    pub name: DeviceName,
+    /// The address as written, for display.
+    pub address: String,
+    /// Polled only when true.
+    pub enabled: bool,
+    /// Timing.
+    pub poll: PollSettings,
+    /// Tags in file order; kind-specific addresses are in the same order in `kind`.
+    pub tags: Vec<TagConfig>,
+    /// Protocol-specific part.
+    pub kind: DeviceKind,
+}
+
+impl DeviceConfig {
+    /// The kind's name as in the file.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            DeviceKind::Modbus(_) => "modbus",
+        }
+    }
+}
+
+/// Poll timing of one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollSettings {
+    /// Time between the starts of two polls.
+    pub interval: Duration,
+    /// Connect and response timeout.
+    pub timeout: Duration,
+    /// Consecutive failures before demotion (0: never).
+    pub demote_after: u32,
+    /// Off-scan period of a demoted device.
+    pub demote_for: Duration,
+}
+
+/// The kind-independent part of a tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagConfig {
+    /// Name, unique within its device.
+    pub name: String,
+    /// Engineering unit.
+    pub unit: Option<String>,
+    /// History deadband (absolute).
+    pub deadband: f64,
+    /// History heartbeat.
+    pub max_interval: Duration,
+}
+
+/// The protocol-specific part of a device.
+#[derive(Debug, Clone)]
+pub enum DeviceKind {
+    /// A Modbus TCP or RTU device.
+    Modbus(ModbusDevice),
+}
+
+/// A Modbus device.
+#[derive(Debug, Clone)]
+pub struct ModbusDevice {
+    /// How to reach it.
+    pub transport: ModbusTransport,
+    /// Unit identifier.
+    pub unit_id: u8,
+    /// One point per tag, in tag order.
+    pub points: Vec<Point>,
+    /// Scaling per tag, in tag order.
+    pub scaling: Vec<Scaling>,
+    /// Read planner limits.
+    pub limits: PlanLimits,
+}
+
+/// Where a Modbus device is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModbusTransport {
+    /// Modbus TCP; the host is resolved at each connect.
+    Tcp {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// Modbus RTU on a serial line.
+    Rtu(SerialSettings),
+}
+
+/// One thing wrong (or suspicious) in a config file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column (in characters), 0 when unknown.
+    pub column: usize,
+    /// What is wrong, naming the key.
+    pub message: String,
+    /// The offending line of the file, for display.
+    pub source_line: Option<String>,
+}
+
+/// Everything wrong with a config file.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// All problems found, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "{} has {n} problem{}:",
+            self.file.display(),
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write_problem(f, &self.file, p)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Writes `file:line:col: message` and the offending line with a caret, as compilers do.
+pub fn write_problem(f: &mut impl fmt::Write, file: &Path, p: &Problem) -> fmt::Result {
+    if p.line == 0 {
+        writeln!(f, "{}: {}", file.display(), p.message)
+    } else {
+        writeln!(
+            f,
+            "{}:{}:{}: {}",
+            file.display(),
+            p.line,
+            p.column,
+            p.message
+        )?;
+        if let Some(src) = &p.source_line {
+            writeln!(f, "    {src}")?;
+            writeln!(f, "    {}^", " ".repeat(p.column.saturating_sub(1)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_owned(),
+        problems: vec![Problem {
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {e}"),
+            source_line: None,
+        }],
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, base).map_err(|problems| ConfigError {
+        file: path.to_owned(),
+        problems,
+    })
+}
+
+/// Validates config text; relative paths in it are taken from `base_dir`.
+pub fn parse(text: &str, base_dir: &Path) -> Result<Config, Vec<Problem>> {
+    let mut cx = Checker {
+        text,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        for e in syntax {
+            cx.error(e.span(), e.message().to_owned());
+        }
+        return Err(cx.problems);
+    }
+    let mut root = root.into_inner();
+    let mut gateway = RawGateway::default();
+    let mut defaults = RawDefaults::default();
+    let mut devices = Vec::new();
+    for (key, value) in std::mem::take(&mut root) {
+        match key.get_ref().as_ref() {
+            "gateway" => gateway = cx.deserialize(value, "gateway").unwrap_or_default(),
+            "defaults" => defaults = cx.deserialize(value, "defaults").unwrap_or_default(),
+            "devices" => devices = cx.devices(value),
+            other => cx.error(
+                Some(key.span()),
+                format!(
+                    "unknown section `{other}`, expected one of `gateway`, `defaults`, `devices`"
+                ),
+            ),
+        }
+    }
+    let gateway = cx.gateway(gateway, base_dir);
+    let defaults = cx.defaults(defaults);
+    let devices = cx.validate_devices(devices, &defaults);
+    if cx.problems.is_empty() {
+        cx.warnings.sort_by_key(|p| (p.line, p.column));
+        Ok(Config {
+            gateway,
+            devices,
+            warnings: cx.warnings,
+        })
+    } else {
+        cx.problems.sort_by_key(|p| (p.line, p.column));
+        Err(cx.problems)
+    }
+}
+
+/// Resolved `[defaults]`.
+struct Defaults {
+    poll: PollSettings,
+    max_interval: Duration,
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    problems: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn problem(&self, span: Option<Range<usize>>, message: String) -> Problem {
+        let Some(span) = span else {
+            return Problem {
+                line: 0,
+                column: 0,
+                message,
+                source_line: None,
+            };
+        };
+        let start = span.start.min(self.text.len());
+        let before = self.text.get(..start).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        let source_line = self.text.lines().nth(line - 1).map(str::to_owned);
+        Problem {
+            line,
+            column,
+            message,
+            source_line,
+        }
+    }
+
+    fn error(&mut self, span: Option<Range<usize>>, message: String) {
+        let p = self.problem(span, message);
+        self.problems.push(p);
+    }
+
+    fn warn(&mut self, span: Option<Range<usize>>, message: String) {
+        let p = self.problem(span, message);
+        self.warnings.push(p);
+    }
+
+    fn deserialize<T: DeserializeOwned>(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+        what: &str,
+    ) -> Option<T> {
+        let span = value.span();
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let span = e.span().or(Some(span));
+                self.error(span, format!("{what}: {}", e.message()));
+                None
+            }
+        }
+    }
+
+    fn devices(&mut self, value: Spanned<DeValue<'_>>) -> Vec<RawDevice> {
+        let span = value.span();
+        let DeValue::Array(items) = value.into_inner() else {
+            self.error(
+                Some(span),
+                "`devices` must be a list of tables: write each as [[devices]]".into(),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(d) = self.deserialize::<RawDevice>(item.clone(), &format!("devices[{i}]")) {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    fn duration(
+        &mut self,
+        value: &Option<Spanned<String>>,
+        key: &str,
+        default: Duration,
+    ) -> Duration {
+        let Some(v) = value else { return default };
+        match humantime::parse_duration(v.get_ref()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error(
+                    Some(v.span()),
+                    format!("{key}: invalid duration {:?} ({e}); write e.g. \"500ms\", \"2s\", \"5m\", \"30d\"", v.get_ref()),
+                );
+                default
+            }
+        }
+    }
+
+    fn gateway(&mut self, raw: RawGateway, base_dir: &Path) -> GatewaySettings {
+        let listen = match &raw.listen {
+            None => DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            Some(v) => v.get_ref().parse().unwrap_or_else(|e| {
+                self.error(
+                    Some(v.span()),
+                    format!("gateway.listen: {:?} is not an IP address and port ({e}), e.g. \"127.0.0.1:8080\"", v.get_ref()),
+                );
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }),
+        };
+        let database = raw
+            .database
+            .as_ref()
+            .map_or(DEFAULT_DATABASE, |d| d.get_ref().as_str());
+        if database.is_empty() {
+            let span = raw.database.as_ref().map(Spanned::span);
+            self.error(span, "gateway.database: must not be empty".into());
+        }
+        let retention = self.duration(&raw.retention, "gateway.retention", DEFAULT_RETENTION);
+        if retention < Duration::from_secs(60) {
+            let span = raw.retention.as_ref().map(Spanned::span);
+            self.error(span, "gateway.retention: must be at least 1m".into());
+        }
+        GatewaySettings {
+            listen,
+            database: base_dir.join(database),
+            retention,
+        }
+    }
+
+    fn defaults(&mut self, raw: RawDefaults) -> Defaults {
+        let poll = PollSettings {
+            interval: self.duration(&raw.interval, "defaults.interval", DEFAULT_INTERVAL),
+            timeout: self.duration(&raw.timeout, "defaults.timeout", DEFAULT_TIMEOUT),
+            demote_after: raw.demote_after.unwrap_or(DEFAULT_DEMOTE_AFTER),
+            demote_for: self.duration(&raw.demote_for, "defaults.demote_for", DEFAULT_DEMOTE_FOR),
+        };
+        let max_interval = self.duration(
+            &raw.max_interval,
+            "defaults.max_interval",
+            DEFAULT_MAX_INTERVAL,
+        );
+        Defaults { poll, max_interval }
+    }
+
+    fn validate_devices(&mut self, raws: Vec<RawDevice>, defaults: &Defaults) -> Vec<DeviceConfig> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::new();
+        for raw in raws {
+            let name = raw.name.get_ref().trim().to_owned();
+            if name.is_empty() {
+                self.error(
+                    Some(raw.name.span()),
+                    "devices.name: must not be empty".into(),
+                );
+            } else if let Some(line) = seen.get(&name) {
+                self.error(
+                    Some(raw.name.span()),
+                    format!("devices.name: duplicate device name `{name}` (first defined on line {line})"),
+                );
+            } else {
+                let line = self.problem(Some(raw.name.span()), String::new()).line;
+                seen.insert(name.clone(), line);
+            }
+            if let Some(device) = self.device(raw, name, defaults) {
+                out.push(device);
+            }
+        }
+        out
+    }
+
+    fn device(
+        &mut self,
+        raw: RawDevice,
+        name: String,
+        defaults: &Defaults,
+    ) -> Option<DeviceConfig> {
+        let key = |k: &str| format!("device `{name}`: {k}");
+        let poll = PollSettings {
+            interval: self.duration(&raw.interval, &key("interval"), defaults.poll.interval),
+            timeout: self.duration(&raw.timeout, &key("timeout"), defaults.poll.timeout),
+            demote_after: raw.demote_after.unwrap_or(defaults.poll.demote_after),
+            demote_for: self.duration(
+                &raw.demote_for,
+                &key("demote_for"),
+                defaults.poll.demote_for,
+            ),
+        };
+        let interval_span = raw
+            .interval
+            .as_ref()
+            .map(Spanned::span)
+            .or(Some(raw.name.span()));
+        if poll.interval < MIN_INTERVAL {
+            self.error(
+                interval_span.clone(),
+                format!("{}: must be at least 10ms", key("interval")),
+            );
+        }
+        if poll.timeout.is_zero() {
+            let span = raw
+                .timeout
+                .as_ref()
+                .map(Spanned::span)
+                .or(Some(raw.name.span()));
+            self.error(span, format!("{}: must be more than 0", key("timeout")));
+        } else if poll.timeout >= poll.interval {
+            let span = raw.timeout.as_ref().map(Spanned::span).or(interval_span);
+            self.warn(
+                span,
+                format!(
+                    "device `{name}`: timeout ({}) is not shorter than interval ({}); a device that does not answer is then polled less often than configured",
+                    humantime::format_duration(poll.timeout),
+                    humantime::format_duration(poll.interval)
+                ),
+            );
+        }
+        let mut tags = Vec::new();
+        let mut tag_names: HashMap<String, ()> = HashMap::new();
+        for t in &raw.tags {
+            let tname = t.name.get_ref().trim().to_owned();
+            if tname.is_empty() {
+                self.error(
+                    Some(t.name.span()),
+                    format!("{}: tag name must not be empty", key("tags")),
+                );
+            } else if tag_names.insert(tname.clone(), ()).is_some() {
+                self.error(
+                    Some(t.name.span()),
+                    format!("{}: duplicate tag name `{tname}`", key("tags")),
+                );
+            }
+            let deadband = t.deadband.as_ref().map_or(0.0, |d| *d.get_ref());
+            if let Some(d) = &t.deadband
+                && !(deadband.is_finite() && deadband >= 0.0)
+            {
+                self.error(
+                    Some(d.span()),
+                    format!("{}: deadband must be a finite number ≥ 0", key("tags")),
+                );
+            }
+            let max_interval = self.duration(
+                &t.max_interval,
+                &key("tags.max_interval"),
+                defaults.max_interval,
+            );
+            tags.push(TagConfig {
+                name: tname,
+                unit: t.unit.clone(),
+                deadband,
+                max_interval,
+            });
+        }
+        let kind = match raw.kind.get_ref() {
+            RawKind::Modbus => DeviceKind::Modbus(self.modbus(&raw, &name)?),
+        };
+        Some(DeviceConfig {
+            name: name.into(),
+            address: raw.address.get_ref().clone(),
+            enabled: raw.enabled.unwrap_or(true),
+            poll,
+            tags,
+            kind,
+        })
+    }
+
+    fn modbus(&mut self, raw: &RawDevice, name: &str) -> Option<ModbusDevice> {
+        let before = self.problems.len();
+        let transport = self.modbus_transport(raw, name);
+        let is_rtu = matches!(transport, Some(ModbusTransport::Rtu(_)));
+        if !is_rtu {
+            for (key, span) in [
+                ("baud_rate", raw.baud_rate.as_ref().map(Spanned::span)),
+                ("parity", raw.parity.as_ref().map(Spanned::span)),
+                ("data_bits", raw.data_bits.as_ref().map(Spanned::span)),
+                ("stop_bits", raw.stop_bits.as_ref().map(Spanned::span)),
+            ] {
+                if span.is_some() && transport.is_some() {
+                    self.error(
+                        span,
+                        format!("device `{name}`: {key} applies to rtu:// addresses only"),
+                    );
+                }
+            }
+        }
+        let unit_id = match &raw.unit_id {
+            None => 1,
+            Some(u) => match u8::try_from(*u.get_ref()) {
+                Ok(v) if !is_rtu || (1..=247).contains(&v) => v,
+                _ => {
+                    let range = if is_rtu {
+                        "1 to 247 on RTU"
+                    } else {
+                        "0 to 255"
+                    };
+                    self.error(
+                        Some(u.span()),
+                        format!("device `{name}`: unit_id must be {range}"),
+                    );
+                    1
+                }
+            },
+        };
+        let mut points = Vec::new();
+        let mut scaling = Vec::new();
+        for t in &raw.tags {
+            if let Some(p) = self.modbus_point(t, name) {
+                points.push(p);
+            }
+            scaling.push(Scaling {
+                scale: t.scale.unwrap_or(1.0),
+                offset: t.offset.unwrap_or(0.0),
+            });
+        }
+        let limits = PlanLimits {
+            max_gap_registers: raw
+                .max_gap
+                .unwrap_or(PlanLimits::default().max_gap_registers),
+            ..PlanLimits::default()
+        };
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(ModbusDevice {
+            transport: transport?,
+            unit_id,
+            points,
+            scaling,
+            limits,
+        })
+    }
+
+    fn modbus_transport(&mut self, raw: &RawDevice, name: &str) -> Option<ModbusTransport> {
+        let addr = raw.address.get_ref().trim();
+        let span = Some(raw.address.span());
+        if let Some(path) = addr.strip_prefix("rtu:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                self.error(span, format!("device `{name}`: address {addr:?} names no serial port, e.g. \"rtu:///dev/ttyUSB0\""));
+                return None;
+            }
+            let mut s = SerialSettings {
+                path: path.to_owned(),
+                ..SerialSettings::default()
+            };
+            if let Some(b) = &raw.baud_rate {
+                s.baud_rate = *b.get_ref();
+                if s.baud_rate == 0 {
+                    self.error(
+                        Some(b.span()),
+                        format!("device `{name}`: baud_rate must be more than 0"),
+                    );
+                }
+            }
+            if let Some(p) = &raw.parity {
+                match p.get_ref().parse::<Parity>() {
+                    Ok(v) => s.parity = v,
+                    Err(_) => self.error(
+                        Some(p.span()),
+                        format!("device `{name}`: parity must be \"none\", \"even\" or \"odd\""),
+                    ),
+                }
+            }
+            if let Some(d) = &raw.data_bits {
+                s.data_bits = *d.get_ref();
+                if !(5..=8).contains(&s.data_bits) {
+                    self.error(
+                        Some(d.span()),
+                        format!("device `{name}`: data_bits must be 5 to 8"),
+                    );
+                }
+            }
+            if let Some(d) = &raw.stop_bits {
+                s.stop_bits = *d.get_ref();
+                if !(1..=2).contains(&s.stop_bits) {
+                    self.error(
+                        Some(d.span()),
+                        format!("device `{name}`: stop_bits must be 1 or 2"),
+                    );
+                }
+            }
+            return Some(ModbusTransport::Rtu(s));
+        }
+        match parse_host_port(addr.strip_prefix("tcp://").unwrap_or(addr), MODBUS_TCP_PORT) {
+            Ok((host, port)) => Some(ModbusTransport::Tcp { host, port }),
+            Err(why) => {
+                self.error(span, format!("device `{name}`: bad address {addr:?}: {why}; expected \"tcp://HOST[:PORT]\" or \"rtu:///dev/ttyX\""));
+                None
+            }
+        }
+    }
+
+    fn modbus_point(&mut self, t: &RawTag, device: &str) -> Option<Point> {
+        let tag = t.name.get_ref();
+        let address: Address = match t.address.get_ref().parse() {
+            Ok(a) => a,
+            Err(e) => {
+                self.error(
+                    Some(t.address.span()),
+                    format!("device `{device}`, tag `{tag}`: {e}"),
+                );
+                return None;
+            }
+        };
+        let is_bits = matches!(address.table, Table::Coil | Table::DiscreteInput);
+        let data_type = match &t.data_type {
+            None if is_bits => DataType::Bool,
+            None => DataType::U16,
+            Some(s) => match s.get_ref().parse::<DataType>() {
+                Ok(d) => d,
+                Err(e) => {
+                    self.error(
+                        Some(s.span()),
+                        format!("device `{device}`, tag `{tag}`: {e}"),
+                    );
+                    return None;
+                }
+            },
+        };
+        let byte_order = match &t.byte_order {
+            None => ByteOrder::default(),
+            Some(s) => match s.get_ref().parse() {
+                Ok(v) => v,
+                Err(_) => {
+                    self.error(Some(s.span()), format!("device `{device}`, tag `{tag}`: byte_order must be \"big\" or \"little\""));
+                    return None;
+                }
+            },
+        };
+        let word_order = match &t.word_order {
+            None => WordOrder::default(),
+            Some(s) => match s.get_ref().parse() {
+                Ok(v) => v,
+                Err(_) => {
+                    self.error(
+                        Some(s.span()),
+                        format!("device `{device}`, tag `{tag}`: word_order must be \"high_first\" or \"low_first\""),
+                    );
+                    return None;
+                }
+            },
+        };
+        let point = Point {
+            address,
+            encoding: Encoding {
+                data_type,
+                byte_order,
+                word_order,
+            },
+        };
+        if let Err(e) = point.validate() {
+            let span = t.data_type.as_ref().map_or(t.address.span(), Spanned::span);
+            self.error(Some(span), format!("device `{device}`, tag `{tag}`: {e}"));
+            return None;
+        }
+        Some(point)
+    }
+}
+
+/// Splits `host[:port]` (IPv6 in brackets) and checks both parts.
+pub(crate) fn parse_host_port(s: &str, default_port: u16) -> Result<(String, u16), String> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok((sa.ip().to_string(), sa.port()));
+    }
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest.split_once(']').ok_or("unclosed `[`")?;
+        match after.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if after.is_empty() => (h, None),
+            None => return Err("unexpected text after `]`".into()),
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host".into());
+    }
+    if host.contains(|c: char| c.is_whitespace() || c == '/' || c == '?' || c == '#' || c == '@') {
+        return Err(format!("`{host}` is not a host name"));
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| format!("`{p}` is not a port number (1-65535)"))?,
+    };
+    if port == 0 {
+        return Err("port 0 is not a port a device listens on".into());
+    }
+    Ok((host.to_owned(), port))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! The configuration file as written: serde structs that mirror the TOML, one field per key.
+//!
+//! Every key is documented here; `docs/CONFIG.md` is written from these comments. Values that
+//! need checking keep their position (`Spanned`) so errors can point at line and column.
+//! Validation into the types the gateway runs on is in `config/mod.rs`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[gateway]`: settings of the gateway process itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    /// Address and port of the HTTP API, e.g. `"127.0.0.1:8080"` (the default).
+    pub listen: Option<Spanned<String>>,
+    /// SQLite history file; a relative path is taken from the config file's folder.
+    /// Default `"plcdiag.db"`.
+    pub database: Option<Spanned<String>>,
+    /// How long history is kept, e.g. `"30d"` (the default), `"12h"`.
+    pub retention: Option<Spanned<String>>,
+}
+
+/// `[defaults]`: values every device gets unless it sets its own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Time between the starts of two polls. Default `"1s"`.
+    pub interval: Option<Spanned<String>>,
+    /// How long to wait for a connection or an answer. Default `"1s"`.
+    pub timeout: Option<Spanned<String>>,
+    /// Consecutive failed polls after which a device is demoted (taken off-scan); 0 disables.
+    /// Default 3.
+    pub demote_after: Option<u32>,
+    /// How long a demoted device stays off-scan before it is probed again. Default `"30s"`.
+    pub demote_for: Option<Spanned<String>>,
+    /// A tag value is stored at least this often even when it does not change. Default `"60s"`.
+    pub max_interval: Option<Spanned<String>>,
+}
+
+/// The device kinds this build can poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawKind {
+    /// Modbus TCP or RTU.
+    Modbus,
+}
+
+/// `[[devices]]`: one polled device.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevice {
+    /// Unique name, used in the API, the UI and the history.
+    pub name: Spanned<String>,
+    /// Device kind: `"modbus"`.
+    pub kind: Spanned<RawKind>,
+    /// Where the device is. Modbus: `"tcp://HOST[:PORT]"` (port 502 by default), `"HOST:PORT"`,
+    /// or `"rtu:///dev/ttyUSB0"` for a serial line.
+    pub address: Spanned<String>,
+    /// `false` keeps the device in the file but does not poll it. Default `true`.
+    pub enabled: Option<bool>,
+    /// Overrides `defaults.interval`.
+    pub interval: Option<Spanned<String>>,
+    /// Overrides `defaults.timeout`.
+    pub timeout: Option<Spanned<String>>,
+    /// Overrides `defaults.demote_after`.
+    pub demote_after: Option<u32>,
+    /// Overrides `defaults.demote_for`.
+    pub demote_for: Option<Spanned<String>>,
+    /// Modbus unit identifier (slave address), 0 to 255 (1 to 247 on RTU). Default 1.
+    pub unit_id: Option<Spanned<i64>>,
+    /// Modbus RTU: baud rate. Default 9600.
+    pub baud_rate: Option<Spanned<u32>>,
+    /// Modbus RTU: `"none"` (default), `"even"` or `"odd"`.
+    pub parity: Option<Spanned<String>>,
+    /// Modbus RTU: data bits, 5 to 8. Default 8.
+    pub data_bits: Option<Spanned<u8>>,
+    /// Modbus RTU: stop bits, 1 or 2. Default 1.
+    pub stop_bits: Option<Spanned<u8>>,
+    /// Modbus: largest hole (in registers) the read planner reads through to merge two reads
+    /// into one request. Default 16; 0 merges only adjacent addresses.
+    pub max_gap: Option<u16>,
+    /// The values to read.
+    #[serde(default)]
+    pub tags: Vec<RawTag>,
+}
+
+/// `[[devices.tags]]`: one value read from a device.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTag {
+    /// Name, unique within the device.
+    pub name: Spanned<String>,
+    /// Where the value is. Modbus: `"hr:100"` (holding register, 0-based), `"ir:5"` (input
+    /// register), `"coil:3"`, `"di:7"` (discrete input), or Modicon notation `"40101"`.
+    pub address: Spanned<String>,
+    /// Data type: `bool`, `u16` (default for registers), `i16`, `u32`, `i32`, `f32`, `u64`,
+    /// `i64`, `f64`. Coils and discrete inputs are always `bool`.
+    #[serde(rename = "type")]
+    pub data_type: Option<Spanned<String>>,
+    /// Order of the two bytes in each register: `"big"` (default, the Modbus standard) or `"little"`.
+    pub byte_order: Option<Spanned<String>>,
+    /// Order of the registers of a 32/64-bit value: `"high_first"` (default) or `"low_first"`.
+    pub word_order: Option<Spanned<String>>,
+    /// Multiplier applied to the raw value: value = raw * scale + offset. Default 1.
+    pub scale: Option<f64>,
+    /// Added after scaling. Default 0.
+    pub offset: Option<f64>,
+    /// Engineering unit shown next to the value, e.g. `"°C"`.
+    pub unit: Option<String>,
+    /// History: a new sample is stored only when the value moved more than this (absolute,
+    /// in engineering units) since the last stored one. Default 0: every change is stored.
+    pub deadband: Option<Spanned<f64>>,
+    /// History: store a sample at least this often even without change. Overrides
+    /// `defaults.max_interval`.
+    pub max_interval: Option<Spanned<String>>,
+}

@@ -1,0 +1,256 @@
+use super::*;
+
+fn errors(text: &str) -> Vec<Problem> {
+    match parse(text, Path::new("/etc/plcdiag")) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(p) => p,
+    }
+}
+
+const VALID: &str = r#"
+[gateway]
+listen = "127.0.0.1:9090"
+database = "history.db"
+retention = "7d"
+
+[defaults]
+interval = "500ms"
+timeout = "200ms"
+
+[[devices]]
+name = "boiler"
+kind = "modbus"
+address = "tcp://10.0.0.5"
+unit_id = 3
+demote_after = 5
+
+[[devices.tags]]
+name = "temperature"
+address = "hr:100"
+type = "f32"
+word_order = "low_first"
+scale = 0.1
+unit = "°C"
+deadband = 0.5
+
+[[devices.tags]]
+name = "pump_running"
+address = "coil:7"
+
+[[devices]]
+name = "line-2"
+kind = "modbus"
+address = "rtu:///dev/ttyUSB0"
+baud_rate = 19200
+parity = "even"
+interval = "2s"
+"#;
+
+#[test]
+fn a_valid_config_resolves_defaults_and_paths() {
+    let cfg = parse(VALID, Path::new("/etc/plcdiag")).unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(cfg.gateway.listen, "127.0.0.1:9090".parse().unwrap());
+    assert_eq!(
+        cfg.gateway.database,
+        PathBuf::from("/etc/plcdiag/history.db")
+    );
+    assert_eq!(cfg.gateway.retention, Duration::from_secs(7 * 86400));
+    assert_eq!(cfg.devices.len(), 2);
+    let boiler = &cfg.devices[0];
+    assert_eq!(&*boiler.name, "boiler");
+    assert_eq!(boiler.poll.interval, Duration::from_millis(500));
+    assert_eq!(boiler.poll.timeout, Duration::from_millis(200));
+    assert_eq!(boiler.poll.demote_after, 5);
+    assert_eq!(boiler.tags[0].deadband, 0.5);
+    let DeviceKind::Modbus(m) = &boiler.kind;
+    assert_eq!(
+        m.transport,
+        ModbusTransport::Tcp {
+            host: "10.0.0.5".into(),
+            port: 502
+        }
+    );
+    assert_eq!(m.unit_id, 3);
+    assert_eq!(m.points[0].encoding.data_type, DataType::F32);
+    assert_eq!(m.points[0].encoding.word_order, WordOrder::LowFirst);
+    assert_eq!(m.points[1].encoding.data_type, DataType::Bool);
+    assert_eq!(m.scaling[0].scale, 0.1);
+    let line2 = &cfg.devices[1];
+    assert_eq!(line2.poll.interval, Duration::from_secs(2));
+    let DeviceKind::Modbus(m) = &line2.kind;
+    let ModbusTransport::Rtu(s) = &m.transport else {
+        panic!("expected rtu")
+    };
+    assert_eq!(s.path, "/dev/ttyUSB0");
+    assert_eq!(s.baud_rate, 19200);
+    assert_eq!(s.parity, Parity::Even);
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+}
+
+#[test]
+fn an_empty_file_is_a_gateway_with_no_devices() {
+    let cfg = parse("", Path::new(".")).unwrap_or_else(|p| panic!("{p:?}"));
+    assert!(cfg.devices.is_empty());
+    assert_eq!(cfg.gateway.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(cfg.gateway.retention, DEFAULT_RETENTION);
+}
+
+#[test]
+fn unknown_key_names_the_key_line_and_column_and_the_expected_ones() {
+    let text =
+        "[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h:502\"\nintervall = \"1s\"\n";
+    let p = errors(text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].line, p[0].column), (5, 1));
+    assert!(
+        p[0].message.contains("unknown field `intervall`"),
+        "{}",
+        p[0].message
+    );
+    assert!(p[0].message.contains("interval"), "{}", p[0].message);
+    assert_eq!(p[0].source_line.as_deref(), Some("intervall = \"1s\""));
+}
+
+#[test]
+fn wrong_type_is_reported_at_the_value() {
+    let text = "[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h:502\"\ndemote_after = \"three\"\n";
+    let p = errors(text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].line, p[0].column), (5, 16));
+    assert!(p[0].message.contains("invalid type"), "{}", p[0].message);
+}
+
+#[test]
+fn duplicate_device_name_points_at_the_second_and_names_the_first() {
+    let text = "[[devices]]\nname = \"press\"\nkind = \"modbus\"\naddress = \"h:502\"\n\n[[devices]]\nname = \"press\"\nkind = \"modbus\"\naddress = \"h:503\"\n";
+    let p = errors(text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].line, p[0].column), (7, 8));
+    assert!(
+        p[0].message
+            .contains("duplicate device name `press` (first defined on line 2)"),
+        "{}",
+        p[0].message
+    );
+}
+
+#[test]
+fn bad_address_is_reported_with_what_is_expected() {
+    let text = "[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"tcp://plc:99999\"\n";
+    let p = errors(text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].line, p[0].column), (4, 11));
+    assert!(
+        p[0].message.contains("`99999` is not a port number"),
+        "{}",
+        p[0].message
+    );
+}
+
+#[test]
+fn bad_tag_address_and_type_are_reported() {
+    let text = "[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h\"\n[[devices.tags]]\nname = \"x\"\naddress = \"zz:1\"\n[[devices.tags]]\nname = \"y\"\naddress = \"hr:1\"\ntype = \"f33\"\n";
+    let p = errors(text);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p[0].line, 7);
+    assert!(p[0].message.contains("tag `x`"), "{}", p[0].message);
+    assert_eq!(p[1].line, 11);
+    assert!(p[1].message.contains("tag `y`"), "{}", p[1].message);
+}
+
+#[test]
+fn all_problems_in_a_file_are_reported_at_once() {
+    let text = r#"
+[gateway]
+listen = "localhost"
+retention = "forever"
+
+[[devices]]
+name = "a"
+kind = "modbus"
+address = "h:1"
+timeout = "soon"
+
+[[devices]]
+name = "b"
+kind = "profinet"
+address = "h:1"
+
+[[devices]]
+name = "c"
+kind = "modbus"
+address = "h:1"
+colour = "red"
+"#;
+    let p = errors(text);
+    let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![3, 4, 10, 14, 21], "{p:#?}");
+    assert!(
+        p[3].message
+            .contains("unknown variant `profinet`, expected `modbus`"),
+        "{}",
+        p[3].message
+    );
+}
+
+#[test]
+fn syntax_errors_have_a_position() {
+    let p = errors("[gateway\nlisten = 1\n");
+    assert!(!p.is_empty());
+    assert_eq!(p[0].line, 1);
+}
+
+#[test]
+fn unknown_section_is_an_error() {
+    let p = errors("[alarms]\nx = 1\n");
+    assert_eq!(p[0].line, 1);
+    assert!(
+        p[0].message.contains("unknown section `alarms`"),
+        "{}",
+        p[0].message
+    );
+}
+
+#[test]
+fn timeout_not_shorter_than_interval_is_a_warning_not_an_error() {
+    let text = "[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h\"\ninterval = \"1s\"\ntimeout = \"2s\"\n";
+    let cfg = parse(text, Path::new(".")).unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(cfg.warnings.len(), 1);
+    assert_eq!(cfg.warnings[0].line, 6);
+}
+
+#[test]
+fn serial_settings_on_a_tcp_device_are_an_error() {
+    let p =
+        errors("[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h\"\nbaud_rate = 9600\n");
+    assert_eq!(p[0].line, 5);
+    assert!(
+        p[0].message
+            .contains("baud_rate applies to rtu:// addresses only")
+    );
+}
+
+#[test]
+fn host_port_parsing_accepts_names_ipv4_and_ipv6() {
+    assert_eq!(parse_host_port("plc-7", 502), Ok(("plc-7".into(), 502)));
+    assert_eq!(
+        parse_host_port("10.1.2.3:1502", 502),
+        Ok(("10.1.2.3".into(), 1502))
+    );
+    assert_eq!(parse_host_port("[::1]:5020", 502), Ok(("::1".into(), 5020)));
+    assert_eq!(
+        parse_host_port("[fe80::1]", 502),
+        Ok(("fe80::1".into(), 502))
+    );
+    assert!(parse_host_port(":502", 502).is_err());
+    assert!(parse_host_port("a b", 502).is_err());
+    assert!(parse_host_port("h:0", 502).is_err());
+}
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plcdiag.toml");
+    let cfg = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!cfg.devices.is_empty());
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+}

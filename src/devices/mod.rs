@@ -1,0 +1,202 @@
+//! Device tasks: one per enabled device, each with its own poll schedule and connection.
+//!
+//! A task polls at its interval, feeds each outcome to its [`DeviceHealth`] state machine and
+//! publishes what changed to the hub. Devices share nothing but the hub, so a device that never
+//! answers only ever waits on its own timeout. A task that panics is logged, shown offline and
+//! restarted by its supervisor; it never takes the gateway or another device down.
+
+mod modbus;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::config::{DeviceConfig, DeviceKind};
+use crate::health::{DeviceHealth, HealthPolicy};
+use crate::hub::Hub;
+use crate::model::{DeviceName, Health, HealthState, Observation, TagReading};
+
+pub use modbus::ModbusPoller;
+
+/// What a device task gets from the gateway (Vector's `SourceContext`, minus the plugins).
+#[derive(Clone)]
+pub struct DeviceContext {
+    /// The device's name.
+    pub name: DeviceName,
+    /// Where observations go.
+    pub hub: Hub,
+    /// Cancelled when the gateway shuts down.
+    pub shutdown: CancellationToken,
+}
+
+/// A failed poll: a short stable kind (for metrics) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollError {
+    /// `connect_timeout`, `connect`, `timeout`, `io`, `protocol`, ...
+    pub kind: &'static str,
+    /// What happened, naming the device's answer or the failure.
+    pub message: String,
+}
+
+/// The protocol side of a device task: connects on demand, polls once, drops the connection
+/// after any communication error so the next poll reconnects.
+pub enum Poller {
+    /// A Modbus device.
+    Modbus(ModbusPoller),
+}
+
+impl Poller {
+    /// The poller for a configured device.
+    pub fn new(cfg: &DeviceConfig) -> Self {
+        match &cfg.kind {
+            DeviceKind::Modbus(m) => Self::Modbus(ModbusPoller::new(m.clone(), cfg.poll.timeout)),
+        }
+    }
+
+    /// Polls every tag once; one reading per configured tag, in tag order.
+    pub async fn poll(&mut self) -> Result<Vec<TagReading>, PollError> {
+        match self {
+            Self::Modbus(p) => p.poll().await,
+        }
+    }
+}
+
+/// Spawns a supervised task for every enabled device.
+pub fn spawn_all(devices: &[DeviceConfig], hub: &Hub, shutdown: &CancellationToken) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    for cfg in devices.iter().filter(|d| d.enabled) {
+        let ctx = DeviceContext {
+            name: cfg.name.clone(),
+            hub: hub.clone(),
+            shutdown: shutdown.clone(),
+        };
+        set.spawn(supervise(cfg.clone(), ctx));
+    }
+    set
+}
+
+/// Runs a device task and restarts it if it panics.
+async fn supervise(cfg: DeviceConfig, ctx: DeviceContext) {
+    loop {
+        let task = tokio::spawn(run(cfg.clone(), ctx.clone()));
+        match task.await {
+            Ok(()) => return,
+            Err(e) => {
+                let message = if e.is_panic() {
+                    "internal error: device task panicked"
+                } else {
+                    "device task cancelled"
+                };
+                error!(device = %ctx.name, "{message}; restarting it in 1s");
+                ctx.hub
+                    .publish(Observation::Health {
+                        device: ctx.name.clone(),
+                        health: Health {
+                            state: HealthState::Offline,
+                            since: Utc::now(),
+                            last_error: Some(message.into()),
+                            rtt: None,
+                            consecutive_failures: 0,
+                        },
+                    })
+                    .await;
+                tokio::select! {
+                    _ = ctx.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The poll loop of one device, until shutdown.
+pub async fn run(cfg: DeviceConfig, ctx: DeviceContext) {
+    let policy = HealthPolicy {
+        interval: cfg.poll.interval,
+        demote_after: cfg.poll.demote_after,
+        demote_for: cfg.poll.demote_for,
+    };
+    let mut health = DeviceHealth::new(policy, Instant::now());
+    let mut shown: Option<Health> = None;
+    let mut poller = Poller::new(&cfg);
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep_until(health.next_poll_at()) => {}
+        }
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            r = poller.poll() => r,
+        };
+        let now = Instant::now();
+        let transition = match outcome {
+            Ok(readings) => {
+                let rtt = now.duration_since(started);
+                let t = health.on_success(rtt, now);
+                ctx.hub
+                    .publish(Observation::Values {
+                        device: ctx.name.clone(),
+                        at: Utc::now(),
+                        rtt,
+                        readings: readings.into(),
+                    })
+                    .await;
+                t
+            }
+            Err(e) => {
+                ctx.hub
+                    .publish(Observation::PollFailed {
+                        device: ctx.name.clone(),
+                        kind: e.kind,
+                    })
+                    .await;
+                health.on_failure(e.message, now)
+            }
+        };
+        if let Some(t) = transition {
+            match t.to {
+                HealthState::Online => info!(device = %ctx.name, from = %t.from, "device online"),
+                HealthState::Demoted => warn!(
+                    device = %ctx.name,
+                    error = health.last_error().unwrap_or(""),
+                    off_scan_for = ?cfg.poll.demote_for,
+                    "device demoted after {} failed polls in a row",
+                    health.consecutive_failures()
+                ),
+                _ => {
+                    warn!(device = %ctx.name, error = health.last_error().unwrap_or(""), "device {}", t.to)
+                }
+            }
+        }
+        // Publish a health change on a new state, and on a new error while failing.
+        let error_changed = shown
+            .as_ref()
+            .is_some_and(|s| s.last_error.as_deref() != health.last_error())
+            && health.state() != HealthState::Online;
+        if transition.is_some() || error_changed || shown.is_none() {
+            let since = match (&shown, transition) {
+                (Some(s), None) => s.since,
+                _ => Utc::now(),
+            };
+            let h = Health {
+                state: health.state(),
+                since,
+                last_error: health.last_error().map(str::to_owned),
+                rtt: health.rtt(),
+                consecutive_failures: health.consecutive_failures(),
+            };
+            ctx.hub
+                .publish(Observation::Health {
+                    device: ctx.name.clone(),
+                    health: h.clone(),
+                })
+                .await;
+            shown = Some(h);
+        }
+    }
+}

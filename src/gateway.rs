@@ -1,0 +1,136 @@
+//! Assembles and runs the gateway: store, hub, live view, HTTP server and device tasks, and
+//! shuts them down in the order that loses nothing.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::hub::{Hub, HubBuilder};
+use crate::live::{self, Live};
+use crate::metrics::Metrics;
+use crate::store::{self, Store, writer::WriterSettings};
+use crate::web::{self, AppState};
+
+/// Capacity of each lossless hub subscription, in messages (one message is one poll's readings).
+const SUBSCRIBER_CAPACITY: usize = 1024;
+/// How long shutdown waits for the store writer's final commit.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A started gateway.
+pub struct Gateway {
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    /// Current device state.
+    pub live: Live,
+    /// History.
+    pub store: Store,
+    /// Metrics.
+    pub metrics: Metrics,
+    hub: Hub,
+    shutdown: CancellationToken,
+    devices: JoinSet<()>,
+    writer: JoinHandle<Result<(), store::Error>>,
+    follower: JoinHandle<()>,
+    http: JoinHandle<std::io::Result<()>>,
+    http_shutdown: CancellationToken,
+}
+
+impl Gateway {
+    /// Opens the history, binds the HTTP listener (or uses `listener`, e.g. one bound to port 0
+    /// by a test) and starts polling.
+    pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
+        let store = Store::open(&config.gateway.database).await?;
+        let metrics = Metrics::new();
+        let mut hub = HubBuilder::new(metrics.clone());
+        let store_rx = hub.subscribe_lossless("store", SUBSCRIBER_CAPACITY);
+        let live_rx = hub.subscribe_lossless("live", SUBSCRIBER_CAPACITY);
+        let hub = hub.build();
+
+        let live = Live::new(&config.devices, Utc::now());
+        let settings = WriterSettings::new(config.gateway.retention);
+        let writer = store::writer::prepare(store.clone(), config.devices.clone()).await?;
+        let writer = tokio::spawn(writer.run(store_rx, metrics.clone(), settings));
+        let follower = tokio::spawn(live::follow(live.clone(), metrics.clone(), live_rx));
+
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(config.gateway.listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {} (gateway.listen)",
+                        config.gateway.listen
+                    )
+                })?,
+        };
+        let http_addr = listener.local_addr()?;
+        let app = web::router(AppState {
+            live: live.clone(),
+            store: store.clone(),
+            metrics: metrics.clone(),
+        });
+        let http_shutdown = CancellationToken::new();
+        let stop = http_shutdown.clone();
+        let http = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+
+        let shutdown = CancellationToken::new();
+        let devices = crate::devices::spawn_all(&config.devices, &hub, &shutdown);
+        info!(http = %http_addr, devices = devices.len(), database = %config.gateway.database.display(), "gateway started");
+        Ok(Self {
+            http_addr,
+            live,
+            store,
+            metrics,
+            hub,
+            shutdown,
+            devices,
+            writer,
+            follower,
+            http,
+            http_shutdown,
+        })
+    }
+
+    /// A clone of the hub (for tests and live streams).
+    pub fn hub(&self) -> Hub {
+        self.hub.clone()
+    }
+
+    /// Stops polling, stops the HTTP server, flushes the history and closes it.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        while self.devices.join_next().await.is_some() {}
+        self.http_shutdown.cancel();
+        match tokio::time::timeout(Duration::from_secs(3), &mut self.http).await {
+            Ok(r) => r.context("HTTP server task")?.context("HTTP server")?,
+            Err(_) => {
+                warn!("HTTP connections still open after 3s; closing them");
+                self.http.abort();
+            }
+        }
+        // Every publisher is gone once the hub is dropped: the subscribers drain and finish.
+        drop(self.hub);
+        let flushed = tokio::time::timeout(FLUSH_TIMEOUT, self.writer).await;
+        let _ = self.follower.await;
+        self.store.close().await;
+        match flushed {
+            Ok(r) => r.context("store writer task")?.context("store writer")?,
+            Err(_) => anyhow::bail!(
+                "store writer did not finish within {FLUSH_TIMEOUT:?}; the last batch may be lost"
+            ),
+        }
+        info!("gateway stopped; history flushed");
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! The live view: each device's current health and last values, as the API shows them.
+//!
+//! A lossless hub subscriber keeps it current; readers take a snapshot under a short read lock.
+//! Ages and staleness are computed when read, so a value shown is never claimed fresher than it is.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::config::DeviceConfig;
+use crate::hub::Message;
+use crate::metrics::Metrics;
+use crate::model::{DeviceName, Health, HealthState, Observation, Quality, TagReading};
+
+/// Shared live state; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Live {
+    devices: Arc<RwLock<Devices>>,
+}
+
+#[derive(Default)]
+struct Devices {
+    order: Vec<DeviceName>,
+    by_name: HashMap<DeviceName, DeviceLive>,
+}
+
+struct DeviceLive {
+    kind: &'static str,
+    address: String,
+    enabled: bool,
+    interval: Duration,
+    tags: Vec<TagMeta>,
+    health: Health,
+    values: Vec<Option<(TagReading, DateTime<Utc>)>>,
+}
+
+struct TagMeta {
+    name: String,
+    unit: Option<String>,
+}
+
+/// A device as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView {
+    /// Name.
+    pub name: String,
+    /// Kind (`modbus`, ...).
+    pub kind: &'static str,
+    /// Address as configured.
+    pub address: String,
+    /// False when the device is configured but not polled.
+    pub enabled: bool,
+    /// Poll interval in milliseconds.
+    pub interval_ms: u64,
+    /// Health.
+    pub health: Health,
+    /// Last value of each tag.
+    pub values: Vec<ValueView>,
+}
+
+/// A tag's last value with its age.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueView {
+    /// Tag name.
+    pub tag: String,
+    /// Engineering unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Last value read (`null` if never read or bad).
+    pub value: Option<f64>,
+    /// Quality and, when bad, the reason.
+    #[serde(flatten)]
+    pub quality: Quality,
+    /// When it was read.
+    pub at: Option<DateTime<Utc>>,
+    /// How old it is now, in milliseconds.
+    pub age_ms: Option<i64>,
+}
+
+impl Live {
+    /// A live view of the configured devices, all health `unknown` as of `now`.
+    pub fn new(devices: &[DeviceConfig], now: DateTime<Utc>) -> Self {
+        let mut d = Devices::default();
+        for cfg in devices {
+            d.order.push(cfg.name.clone());
+            d.by_name.insert(
+                cfg.name.clone(),
+                DeviceLive {
+                    kind: cfg.kind_name(),
+                    address: cfg.address.clone(),
+                    enabled: cfg.enabled,
+                    interval: cfg.poll.interval,
+                    tags: cfg
+                        .tags
+                        .iter()
+                        .map(|t| TagMeta {
+                            name: t.name.clone(),
+                            unit: t.unit.clone(),
+                        })
+                        .collect(),
+                    health: Health {
+                        state: HealthState::Unknown,
+                        since: now,
+                        last_error: None,
+                        rtt: None,
+                        consecutive_failures: 0,
+                    },
+                    values: vec![None; cfg.tags.len()],
+                },
+            );
+        }
+        Self {
+            devices: Arc::new(RwLock::new(d)),
+        }
+    }
+
+    /// Applies one observation.
+    pub fn apply(&self, obs: &Observation) {
+        let Ok(mut d) = self.devices.write() else {
+            return;
+        };
+        let Some(dev) = d.by_name.get_mut(obs.device()) else {
+            return;
+        };
+        match obs {
+            Observation::Health { health, .. } => dev.health = health.clone(),
+            Observation::Values {
+                at, rtt, readings, ..
+            } => {
+                dev.health.rtt = Some(*rtt);
+                for r in readings.iter() {
+                    if let Some(slot) = dev.values.get_mut(r.tag) {
+                        // A bad reading keeps the last good value visible with the bad quality.
+                        let value = r
+                            .value
+                            .or_else(|| slot.as_ref().and_then(|(old, _)| old.value));
+                        *slot = Some((TagReading { value, ..r.clone() }, *at));
+                    }
+                }
+            }
+            Observation::PollFailed { .. } => {}
+        }
+    }
+
+    /// All devices in config order, as of `now`.
+    pub fn devices(&self, now: DateTime<Utc>) -> Vec<DeviceView> {
+        let Ok(d) = self.devices.read() else {
+            return Vec::new();
+        };
+        d.order
+            .iter()
+            .filter_map(|n| d.by_name.get(n).map(|dev| view(n, dev, now)))
+            .collect()
+    }
+
+    /// One device by name, as of `now`.
+    pub fn device(&self, name: &str, now: DateTime<Utc>) -> Option<DeviceView> {
+        let d = self.devices.read().ok()?;
+        d.by_name
+            .get_key_value(name)
+            .map(|(n, dev)| view(n, dev, now))
+    }
+}
+
+fn view(name: &DeviceName, dev: &DeviceLive, now: DateTime<Utc>) -> DeviceView {
+    let online = dev.health.state == HealthState::Online;
+    let values = dev
+        .tags
+        .iter()
+        .zip(&dev.values)
+        .map(|(meta, v)| {
+            let (value, quality, at) = match v {
+                None => (None, Quality::Bad("never read".into()), None),
+                Some((r, at)) => {
+                    // Not refreshed by the last poll, or the device stopped answering: stale.
+                    let late = now.signed_duration_since(*at).to_std().unwrap_or_default()
+                        > dev.interval * 3;
+                    let quality = match &r.quality {
+                        Quality::Good if !online || late => Quality::Stale,
+                        q => q.clone(),
+                    };
+                    (r.value, quality, Some(*at))
+                }
+            };
+            ValueView {
+                tag: meta.name.clone(),
+                unit: meta.unit.clone(),
+                value,
+                quality,
+                at,
+                age_ms: at.map(|at| now.signed_duration_since(at).num_milliseconds().max(0)),
+            }
+        })
+        .collect();
+    DeviceView {
+        name: name.to_string(),
+        kind: dev.kind,
+        address: dev.address.clone(),
+        enabled: dev.enabled,
+        interval_ms: u64::try_from(dev.interval.as_millis()).unwrap_or(u64::MAX),
+        health: dev.health.clone(),
+        values,
+    }
+}
+
+/// Keeps `live` and `metrics` current from a lossless hub subscription until the hub closes.
+pub async fn follow(live: Live, metrics: Metrics, mut rx: mpsc::Receiver<Message>) {
+    while let Some(obs) = rx.recv().await {
+        match &*obs {
+            Observation::Values {
+                device,
+                rtt,
+                readings,
+                ..
+            } => metrics.poll_answered(device, *rtt, readings.len()),
+            Observation::PollFailed { device, kind } => metrics.poll_failed(device, kind),
+            Observation::Health { device, health } => metrics.health(device, health.state),
+        }
+        live.apply(&obs);
+    }
+}

@@ -1,0 +1,221 @@
+//! The `plcdiag` command: run the gateway, the demo, config checks, probes, simulators and benchmarks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use plcdiag::{bench, config, demo, gateway::Gateway, probe};
+use tracing::{error, info, warn};
+
+/// Exit codes, for service managers and scripts (documented in docs/DEPLOY.md).
+mod exit {
+    /// A runtime failure: the database cannot be opened, the HTTP port is taken, ...
+    pub(crate) const FAILURE: u8 = 1;
+    /// Bad command line or invalid configuration: fix the input, do not restart in a loop.
+    pub(crate) const CONFIG: u8 = 2;
+    /// `probe`: the device did not answer.
+    pub(crate) const NO_ANSWER: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "plcdiag",
+    version,
+    about = "PLC diagnostics gateway: device health, diagnostics, alarms and history"
+)]
+struct Cli {
+    /// Log line format: `text` for people, `json` for log shippers (ELK, Loki).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "PLCDIAG_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway with a configuration file.
+    Run {
+        /// The TOML configuration (see docs/CONFIG.md).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run the gateway against built-in simulated devices with scripted faults.
+    Demo {
+        /// HTTP address of the API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// History database file.
+        #[arg(long, default_value = "plcdiag-demo.db")]
+        database: PathBuf,
+    },
+    /// Validate a configuration file and report every problem in it.
+    CheckConfig {
+        /// The TOML configuration.
+        file: PathBuf,
+    },
+    /// Connect to one device once, read, print what it answered.
+    Probe(probe::ProbeArgs),
+    /// Run a device simulator on its own.
+    Sim {
+        #[command(subcommand)]
+        kind: SimKind,
+    },
+    /// Measure polling throughput against simulated devices.
+    Bench {
+        #[command(subcommand)]
+        kind: BenchKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimKind {
+    /// A Modbus TCP slave with a register map and optional faults.
+    Modbus(demo::SimArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchKind {
+    /// Many Modbus devices polled by one gateway.
+    Modbus(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!(error = %e, "cannot start the async runtime");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    runtime.block_on(dispatch(cli.command))
+}
+
+async fn dispatch(command: Command) -> ExitCode {
+    match command {
+        Command::CheckConfig { file } => check_config(&file),
+        Command::Run { config } => match config::load(&config) {
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::from(exit::CONFIG)
+            }
+            Ok(cfg) => {
+                for w in &cfg.warnings {
+                    warn!(file = %config.display(), line = w.line, column = w.column, "{}", w.message);
+                }
+                outcome(run_until_signal(cfg).await)
+            }
+        },
+        Command::Demo { listen, database } => {
+            outcome(demo::run(listen, database, wait_for_signal()).await)
+        }
+        Command::Probe(args) => match probe::run(args).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(exit::NO_ANSWER),
+            Err(e) => {
+                eprintln!("plcdiag probe: {e:#}");
+                ExitCode::from(exit::CONFIG)
+            }
+        },
+        Command::Sim {
+            kind: SimKind::Modbus(args),
+        } => outcome(demo::run_sim(args, wait_for_signal()).await),
+        Command::Bench {
+            kind: BenchKind::Modbus(args),
+        } => outcome(bench::run(args).await),
+    }
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    match config::load(file) {
+        Err(e) => {
+            eprint!("{e}");
+            ExitCode::from(exit::CONFIG)
+        }
+        Ok(cfg) => {
+            for w in &cfg.warnings {
+                let mut text = String::new();
+                let _ = config::write_problem(&mut text, file, w);
+                eprint!("warning: {text}");
+            }
+            let enabled = cfg.devices.iter().filter(|d| d.enabled).count();
+            let tags: usize = cfg.devices.iter().map(|d| d.tags.len()).sum();
+            println!(
+                "{}: OK ({} device{}, {enabled} enabled, {tags} tag{}; {} warning{})",
+                file.display(),
+                cfg.devices.len(),
+                plural(cfg.devices.len()),
+                plural(tags),
+                cfg.warnings.len(),
+                plural(cfg.warnings.len())
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+async fn run_until_signal(cfg: config::Config) -> anyhow::Result<()> {
+    let gateway = Gateway::start(cfg, None).await?;
+    println!("plcdiag: API on http://{}/api/devices", gateway.http_addr);
+    wait_for_signal().await;
+    info!("shutting down");
+    gateway.shutdown().await
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn outcome(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            eprintln!("plcdiag: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

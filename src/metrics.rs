@@ -1,0 +1,214 @@
+//! Prometheus metrics of the gateway, served at `/metrics`.
+//!
+//! Each event kind has one function here that records it, so the metric names live in one place.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::model::HealthState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeviceLabel {
+    device: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    device: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NameLabel {
+    name: String,
+}
+
+fn rtt_histogram() -> Histogram {
+    // 0.5 ms .. ~8 s: loopback simulators up to slow serial lines.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 15))
+}
+
+/// The gateway's metrics; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Mutex<Registry>,
+    polls: Family<DeviceLabel, Counter>,
+    poll_errors: Family<ErrorLabels, Counter>,
+    values: Family<DeviceLabel, Counter>,
+    rtt: Family<DeviceLabel, Histogram, fn() -> Histogram>,
+    up: Family<DeviceLabel, Gauge>,
+    hub_blocked: Family<NameLabel, Counter>,
+    rows_written: Family<NameLabel, Counter>,
+    store_batches: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every plcdiag metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("plcdiag");
+        let polls = Family::<DeviceLabel, Counter>::default();
+        registry.register("polls", "Polls answered by the device", polls.clone());
+        let poll_errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "poll_errors",
+            "Polls that failed, by failure kind",
+            poll_errors.clone(),
+        );
+        let values = Family::<DeviceLabel, Counter>::default();
+        registry.register("values_read", "Tag values read", values.clone());
+        let rtt = Family::<DeviceLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            rtt_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "poll_rtt_seconds",
+            "Round-trip time of answered polls",
+            rtt.clone(),
+        );
+        let up = Family::<DeviceLabel, Gauge>::default();
+        registry.register(
+            "device_up",
+            "1 while the device answers, 0 otherwise",
+            up.clone(),
+        );
+        let hub_blocked = Family::<NameLabel, Counter>::default();
+        registry.register(
+            "hub_blocked_sends",
+            "Publishes that waited for a full lossless subscriber",
+            hub_blocked.clone(),
+        );
+        let rows_written = Family::<NameLabel, Counter>::default();
+        registry.register(
+            "store_rows_written",
+            "Rows written to the history, by table",
+            rows_written.clone(),
+        );
+        let store_batches = Counter::default();
+        registry.register(
+            "store_batches",
+            "Transactions committed by the store writer",
+            store_batches.clone(),
+        );
+        Self {
+            inner: Arc::new(Inner {
+                registry: Mutex::new(registry),
+                polls,
+                poll_errors,
+                values,
+                rtt,
+                up,
+                hub_blocked,
+                rows_written,
+                store_batches,
+            }),
+        }
+    }
+
+    /// An answered poll.
+    pub fn poll_answered(&self, device: &str, rtt: Duration, values: usize) {
+        let l = DeviceLabel {
+            device: device.to_owned(),
+        };
+        self.inner.polls.get_or_create(&l).inc();
+        self.inner.values.get_or_create(&l).inc_by(values as u64);
+        self.inner.rtt.get_or_create(&l).observe(rtt.as_secs_f64());
+    }
+
+    /// Tag values read so far from `device`.
+    pub fn values_read(&self, device: &str) -> u64 {
+        self.inner
+            .values
+            .get_or_create(&DeviceLabel {
+                device: device.to_owned(),
+            })
+            .get()
+    }
+
+    /// Failed polls so far of `device`, all kinds.
+    pub fn polls_failed(&self, device: &str) -> u64 {
+        [
+            "connect_timeout",
+            "connect",
+            "timeout",
+            "io",
+            "serial",
+            "protocol",
+        ]
+        .iter()
+        .map(|kind| {
+            let l = ErrorLabels {
+                device: device.to_owned(),
+                kind: (*kind).to_owned(),
+            };
+            self.inner.poll_errors.get_or_create(&l).get()
+        })
+        .sum()
+    }
+
+    /// A failed poll.
+    pub fn poll_failed(&self, device: &str, kind: &str) {
+        let l = ErrorLabels {
+            device: device.to_owned(),
+            kind: kind.to_owned(),
+        };
+        self.inner.poll_errors.get_or_create(&l).inc();
+    }
+
+    /// A device's health changed.
+    pub fn health(&self, device: &str, state: HealthState) {
+        let l = DeviceLabel {
+            device: device.to_owned(),
+        };
+        self.inner
+            .up
+            .get_or_create(&l)
+            .set(i64::from(state == HealthState::Online));
+    }
+
+    /// A publish waited for the subscriber `name`.
+    pub fn hub_send_blocked(&self, name: &str) {
+        self.inner
+            .hub_blocked
+            .get_or_create(&NameLabel {
+                name: name.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The store writer committed a transaction with these row counts per table.
+    pub fn store_committed(&self, rows: &[(&str, u64)]) {
+        self.inner.store_batches.inc();
+        for (table, n) in rows {
+            self.inner
+                .rows_written
+                .get_or_create(&NameLabel {
+                    name: (*table).to_owned(),
+                })
+                .inc_by(*n);
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        let registry = self.inner.registry.lock().map_err(|_| std::fmt::Error)?;
+        prometheus_client::encoding::text::encode(&mut out, &registry)?;
+        Ok(out)
+    }
+}

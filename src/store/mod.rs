@@ -1,0 +1,268 @@
+//! The SQLite history: the only code that writes SQL.
+//!
+//! Invariants: one writer task ([`writer::run`]) owns every insert and delete and commits in
+//! batched transactions; readers use the pool. The file is opened in WAL mode with
+//! `synchronous = NORMAL`, so a crash loses at most the last uncommitted batch and never
+//! corrupts the history. Queries are checked at run time (no database is needed to build).
+
+mod sampling;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::DeviceConfig;
+
+/// Store failures. Each names what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database file could not be opened or created.
+    #[error("cannot open history database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// A migration failed (a database from a newer plcdiag, or a damaged file).
+    #[error("cannot migrate history database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("history database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Handle to the history database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// The most rows one history request returns per table.
+pub const HISTORY_ROW_LIMIT: i64 = 100_000;
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, Error> {
+        let opts = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|source| Error::Open {
+                path: path.to_owned(),
+                source,
+            })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|source| Error::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A cheap query that proves the database answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Registers the configured devices and their tags (idempotent) and returns their row ids.
+    pub(crate) async fn register(
+        &self,
+        devices: &[DeviceConfig],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DeviceIds>, Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(devices.len());
+        for d in devices {
+            sqlx::query(
+                "INSERT INTO devices (name, kind, address, created_ms) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address",
+            )
+            .bind(&*d.name)
+            .bind(d.kind_name())
+            .bind(&d.address)
+            .bind(now.timestamp_millis())
+            .execute(&mut *tx)
+            .await?;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM devices WHERE name = ?")
+                .bind(&*d.name)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mut tags = Vec::with_capacity(d.tags.len());
+            for t in &d.tags {
+                sqlx::query(
+                    "INSERT INTO tags (device_id, name, unit) VALUES (?, ?, ?)
+                     ON CONFLICT (device_id, name) DO UPDATE SET unit = excluded.unit",
+                )
+                .bind(id)
+                .bind(&t.name)
+                .bind(&t.unit)
+                .execute(&mut *tx)
+                .await?;
+                let tag_id: i64 =
+                    sqlx::query_scalar("SELECT id FROM tags WHERE device_id = ? AND name = ?")
+                        .bind(id)
+                        .bind(&t.name)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tags.push(tag_id);
+            }
+            out.push(DeviceIds { device: id, tags });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// A device's health timeline and tag samples between `from` and `to` (inclusive). The
+    /// timeline starts with the state the device was in at `from`, when there is one.
+    pub async fn history(
+        &self,
+        device: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<History>, Error> {
+        let Some(id): Option<i64> = sqlx::query_scalar("SELECT id FROM devices WHERE name = ?")
+            .bind(device)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT at_ms, state, error, rtt_us, failures FROM health_transitions
+                            WHERE device_id = ?1 AND at_ms < ?2 ORDER BY at_ms DESC LIMIT 1)
+             UNION ALL
+             SELECT * FROM (SELECT at_ms, state, error, rtt_us, failures FROM health_transitions
+                            WHERE device_id = ?1 AND at_ms BETWEEN ?2 AND ?3 ORDER BY at_ms LIMIT ?4)",
+        )
+        .bind(id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(HISTORY_ROW_LIMIT)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut timeline = Vec::with_capacity(rows.len());
+        for r in rows {
+            timeline.push(TimelineEntry {
+                at: from_millis(r.try_get("at_ms")?),
+                state: r.try_get("state")?,
+                error: r.try_get("error")?,
+                rtt_ms: r
+                    .try_get::<Option<i64>, _>("rtt_us")?
+                    .map(|us| us as f64 / 1000.0),
+                consecutive_failures: r.try_get("failures")?,
+            });
+        }
+        let rows = sqlx::query(
+            "SELECT t.name AS tag, s.at_ms, s.value, s.quality, s.reason
+             FROM tags t JOIN tag_samples s ON s.tag_id = t.id
+             WHERE t.device_id = ? AND s.at_ms BETWEEN ? AND ?
+             ORDER BY t.name, s.at_ms LIMIT ?",
+        )
+        .bind(id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(HISTORY_ROW_LIMIT + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let truncated = rows.len() as i64 > HISTORY_ROW_LIMIT;
+        let mut samples = Vec::with_capacity(rows.len());
+        for r in rows.into_iter().take(HISTORY_ROW_LIMIT as usize) {
+            samples.push(Sample {
+                tag: r.try_get("tag")?,
+                at: from_millis(r.try_get("at_ms")?),
+                value: r.try_get("value")?,
+                quality: r.try_get("quality")?,
+                reason: r.try_get("reason")?,
+            });
+        }
+        Ok(Some(History {
+            device: device.to_owned(),
+            from,
+            to,
+            timeline,
+            samples,
+            truncated,
+        }))
+    }
+}
+
+/// Row ids of one registered device, tags in config order.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceIds {
+    pub(crate) device: i64,
+    pub(crate) tags: Vec<i64>,
+}
+
+/// One device's history over a time window.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    /// Device name.
+    pub device: String,
+    /// Window start.
+    pub from: DateTime<Utc>,
+    /// Window end.
+    pub to: DateTime<Utc>,
+    /// Health changes, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// Samples, by tag name then time.
+    pub samples: Vec<Sample>,
+    /// True when there were more samples than [`HISTORY_ROW_LIMIT`]: narrow the window.
+    pub truncated: bool,
+}
+
+/// One health change.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// New state.
+    pub state: String,
+    /// Error at that time.
+    pub error: Option<String>,
+    /// Round-trip time in milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Failures in a row.
+    pub consecutive_failures: i64,
+}
+
+/// One stored tag value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// Tag name.
+    pub tag: String,
+    /// When it was read.
+    pub at: DateTime<Utc>,
+    /// Value (null when bad).
+    pub value: Option<f64>,
+    /// `good`, `stale` or `bad`.
+    pub quality: String,
+    /// Why it was bad.
+    pub reason: Option<String>,
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}

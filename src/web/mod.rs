@@ -1,0 +1,83 @@
+//! The HTTP side: JSON API, health check and metrics (the HTML UI comes with its own issue).
+//!
+//! Routes are listed in [`router`]; handlers live in domain modules and get what they need
+//! through `State<AppState>`. The web layer reads the live view and the store; it never talks
+//! to a device.
+
+mod devices;
+mod error;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+pub use error::{WebError, WebResult};
+
+use crate::live::Live;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// Current device state.
+    pub live: Live,
+    /// History.
+    pub store: Store,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+/// Every route of the gateway.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/devices", get(devices::list))
+        .route("/api/devices/{name}", get(devices::one))
+        .route("/api/devices/{name}/history", get(devices::history))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("../../web/index.html"))
+}
+
+/// Liveness and readiness: 200 while the history database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(json!({ "status": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: history database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({ "status": "error", "store": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> WebResult<Response> {
+    let body = state
+        .metrics
+        .encode()
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("encoding metrics: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound
+}

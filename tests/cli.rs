@@ -1,0 +1,309 @@
+//! The `plcdiag` binary as users and service managers see it: exit codes, messages, signals.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_plcdiag");
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn plcdiag() -> Command {
+    let mut c = Command::new(BIN);
+    c.kill_on_drop(true).stdin(Stdio::null());
+    c
+}
+
+/// Reads stdout lines until one contains `marker`; returns that line.
+async fn line_with(
+    child: &mut Child,
+    marker: &str,
+) -> (
+    String,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) {
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("stdout not piped"));
+    let mut lines = BufReader::new(stdout).lines();
+    let found = tokio::time::timeout(LIMIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains(marker) {
+                return Some(line);
+            }
+        }
+        None
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {marker:?} line within {LIMIT:?}"))
+    .unwrap_or_else(|| panic!("stdout closed before a {marker:?} line"));
+    (found, lines)
+}
+
+fn sigterm(child: &Child) {
+    let pid = child.id().unwrap_or_else(|| panic!("child already gone"));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn check_config_accepts_the_example_and_exits_0() {
+    let out = plcdiag()
+        .args(["check-config", "examples/plcdiag.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (2 devices"));
+}
+
+#[tokio::test]
+async fn check_config_reports_every_problem_with_file_line_and_column_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h\"\nintervall = \"1s\"\n\n[[devices]]\nname = \"b\"\nkind = \"modbus\"\naddress = \"h:nope\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = plcdiag()
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:5:1: devices[0]: unknown field `intervall`",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{}:10:11:", file.display())), "{err}");
+    assert!(err.contains("has 2 problems"), "{err}");
+}
+
+#[tokio::test]
+async fn probe_reads_a_simulator_and_exits_0_and_exits_3_when_nothing_answers() {
+    let mut sim = plcdiag()
+        .args([
+            "sim",
+            "modbus",
+            "--listen",
+            "127.0.0.1:0",
+            "--registers",
+            "20",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (line, _lines) = line_with(&mut sim, "listening on").await;
+    let addr = line.rsplit(' ').next().unwrap_or_default().to_owned();
+
+    let out = plcdiag()
+        .args([
+            "probe",
+            &format!("modbus://{addr}?unit=1"),
+            "hr:3",
+            "coil:1",
+            "hr:19",
+            "--json",
+        ])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["answered"], true);
+    assert_eq!(
+        v["values"][0]["value"], 3.0,
+        "hr:3 holds its own address: {v}"
+    );
+    assert_eq!(
+        v["values"][1]["value"], 0.0,
+        "coils alternate from true at 0: {v}"
+    );
+    assert_eq!(v["values"][2]["value"], 19.0);
+
+    // A port nobody listens on: bind one, note it, close it.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = plcdiag()
+        .args(["probe", &format!("modbus://{free}"), "--timeout", "500ms"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no answer"));
+
+    let out = plcdiag()
+        .args(["probe", "ftp://x"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    sigterm(&sim);
+    let status = tokio::time::timeout(LIMIT, sim.wait())
+        .await
+        .unwrap_or_else(|_| panic!("sim did not stop"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn run_stops_on_sigterm_with_exit_0_and_flushes_history_and_logs_json() {
+    let sim = common::modbus_sim().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = format!(
+        "[gateway]\nlisten = \"{listen}\"\ndatabase = \"h.db\"\n{}",
+        common::modbus_device("plc", &sim, "interval = \"50ms\"")
+    );
+    let file = dir.path().join("plcdiag.toml");
+    std::fs::write(&file, config).unwrap_or_else(|e| panic!("{e}"));
+    let mut gw = plcdiag()
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_line, _rest) = line_with(&mut gw, "API on").await;
+    let http = reqwest::Client::new();
+    common::wait_for("device online via the API", LIMIT, || async {
+        let v: serde_json::Value = http
+            .get(format!("http://{listen}/api/devices/plc"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (v["health"]["state"] == "online").then_some(())
+    })
+    .await;
+    sigterm(&gw);
+    let status = tokio::time::timeout(LIMIT, gw.wait())
+        .await
+        .unwrap_or_else(|_| panic!("no exit after SIGTERM"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    gw.stderr
+        .take()
+        .unwrap_or_else(|| panic!("stderr"))
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for line in stderr.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+    }
+    assert!(stderr.contains("history flushed"), "{stderr}");
+    let store = plcdiag::store::Store::open(&dir.path().join("h.db"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let h = store
+        .history(
+            "plc",
+            chrono::Utc::now() - chrono::Duration::hours(1),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("device missing"));
+    assert!(!h.samples.is_empty() && !h.timeline.is_empty());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn run_with_an_invalid_config_exits_2_and_names_the_problem() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("c.toml");
+    std::fs::write(&file, "[gateway]\nlisten = \"nowhere\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = plcdiag()
+        .arg("run")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(":2:10: gateway.listen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_demo_serves_three_simulated_devices_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut demo = plcdiag()
+        .args(["demo", "--listen", "127.0.0.1:0", "--database"])
+        .arg(dir.path().join("demo.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (line, _rest) = line_with(&mut demo, "API:").await;
+    let url = line
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let body = common::wait_for("three devices online", LIMIT, || async {
+        let v: serde_json::Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+        let online = v["devices"]
+            .as_array()?
+            .iter()
+            .filter(|d| d["health"]["state"] == "online")
+            .count();
+        (online == 3).then_some(v)
+    })
+    .await;
+    let names: Vec<&str> = body["devices"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|d| d["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["boiler-1", "packer-3", "chiller-2"]);
+    // The boiler's o2_trim tag sits on a refused address: shown bad, with the device's reason.
+    let o2 = &body["devices"][0]["values"][3];
+    assert_eq!(o2["quality"], "bad");
+    assert!(
+        o2["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Illegal Data Address (0x02)")),
+        "{o2}"
+    );
+    sigterm(&demo);
+    let status = tokio::time::timeout(LIMIT, demo.wait())
+        .await
+        .unwrap_or_else(|_| panic!("demo did not stop"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(0));
+}
