@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit, property, end-to-end against the simulators and against
+# independent peers (pymodbus, prometheus_client), installed into .venv first if missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/setup-test-peers.sh"
+export PLCDIAG_PYTHON="$root/.venv/bin/python"
+cd "$root"
+cargo test --workspace --all-targets "$@"
