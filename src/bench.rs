@@ -170,7 +170,9 @@ fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf)
             database,
             retention: Duration::from_secs(86400),
         },
-        devices: (0..args.devices).map(device).collect(),
+        devices: (0..args.devices)
+            .map(|i| std::sync::Arc::new(device(i)))
+            .collect(),
         warnings: Vec::new(),
     }
 }

@@ -19,7 +19,7 @@ use crate::store::{self, Store, writer::WriterSettings};
 use crate::web::{self, AppState};
 
 /// Capacity of each lossless hub subscription, in messages (one message is one poll's readings).
-const SUBSCRIBER_CAPACITY: usize = 1024;
+const SUBSCRIBER_CAPACITY: usize = 64;
 /// How long shutdown waits for the store writer's final commit.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -110,7 +110,16 @@ impl Gateway {
     /// Stops polling, stops the HTTP server, flushes the history and closes it.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         self.shutdown.cancel();
-        while self.devices.join_next().await.is_some() {}
+        // Device tasks stop at their next await; the limit only guards against a stuck one.
+        let devices = &mut self.devices;
+        let stopped = tokio::time::timeout(Duration::from_secs(5), async {
+            while devices.join_next().await.is_some() {}
+        })
+        .await;
+        if stopped.is_err() {
+            warn!("device tasks still running 5s after shutdown; aborting them");
+            self.devices.abort_all();
+        }
         self.http_shutdown.cancel();
         match tokio::time::timeout(Duration::from_secs(3), &mut self.http).await {
             Ok(r) => r.context("HTTP server task")?.context("HTTP server")?,

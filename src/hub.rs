@@ -93,3 +93,69 @@ impl Hub {
         self.inner.lossy.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Observation;
+
+    fn failed(n: u32) -> Observation {
+        Observation::PollFailed {
+            device: "d".into(),
+            kind: "timeout",
+            consecutive_failures: n,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_lossless_subscriber_makes_the_publisher_wait_and_loses_nothing() {
+        let metrics = Metrics::new();
+        let mut b = HubBuilder::new(metrics.clone());
+        let mut store = b.subscribe_lossless("store", 2);
+        let hub = b.build();
+        let publisher = tokio::spawn({
+            let hub = hub.clone();
+            async move {
+                for n in 0..10 {
+                    hub.publish(failed(n)).await;
+                }
+            }
+        });
+        // A slow consumer: the publisher can only be two messages ahead of it.
+        let mut got = Vec::new();
+        while got.len() < 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let Some(m) = store.recv().await else { break };
+            if let Observation::PollFailed {
+                consecutive_failures,
+                ..
+            } = &*m
+            {
+                got.push(*consecutive_failures);
+            }
+        }
+        assert!(publisher.await.is_ok());
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+        let text = metrics.encode().unwrap_or_default();
+        assert!(
+            text.contains("plcdiag_hub_blocked_sends_total{name=\"store\"}"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lagging_live_stream_never_blocks_the_publisher() {
+        let hub = HubBuilder::new(Metrics::new()).build();
+        let mut live = hub.subscribe_lossy();
+        // Far more than the broadcast capacity, with nobody reading: publish still returns.
+        for n in 0..5000 {
+            hub.publish(failed(n)).await;
+        }
+        assert!(matches!(
+            live.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
+        // After the lag notice the receiver continues with the newest messages.
+        assert!(live.recv().await.is_ok());
+    }
+}

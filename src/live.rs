@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::config::DeviceConfig;
 use crate::hub::Message;
 use crate::metrics::Metrics;
-use crate::model::{DeviceName, Health, HealthState, Observation, Quality, TagReading};
+use crate::model::{DeviceName, Health, HealthState, Observation, Quality};
 
 /// Shared live state; cheap to clone.
 #[derive(Clone, Default)]
@@ -29,18 +28,17 @@ struct Devices {
 }
 
 struct DeviceLive {
-    kind: &'static str,
-    address: String,
-    enabled: bool,
-    interval: Duration,
-    tags: Vec<TagMeta>,
+    config: Arc<DeviceConfig>,
     health: Health,
-    values: Vec<Option<(TagReading, DateTime<Utc>)>>,
+    values: Vec<Option<LastValue>>,
 }
 
-struct TagMeta {
-    name: String,
-    unit: Option<String>,
+/// A tag's last reading and when it was read.
+#[derive(Clone)]
+struct LastValue {
+    value: Option<f64>,
+    quality: Quality,
+    at: DateTime<Utc>,
 }
 
 /// A device as the API shows it.
@@ -83,33 +81,24 @@ pub struct ValueView {
 
 impl Live {
     /// A live view of the configured devices, all health `unknown` as of `now`.
-    pub fn new(devices: &[DeviceConfig], now: DateTime<Utc>) -> Self {
+    pub fn new(devices: &[Arc<DeviceConfig>], now: DateTime<Utc>) -> Self {
         let mut d = Devices::default();
         for cfg in devices {
             d.order.push(cfg.name.clone());
+            let health = Health {
+                state: HealthState::Unknown,
+                since: now,
+                last_error: None,
+                rtt: None,
+                consecutive_failures: 0,
+            };
+            let values = vec![None; cfg.tags.len()];
             d.by_name.insert(
                 cfg.name.clone(),
                 DeviceLive {
-                    kind: cfg.kind_name(),
-                    address: cfg.address.clone(),
-                    enabled: cfg.enabled,
-                    interval: cfg.poll.interval,
-                    tags: cfg
-                        .tags
-                        .iter()
-                        .map(|t| TagMeta {
-                            name: t.name.clone(),
-                            unit: t.unit.clone(),
-                        })
-                        .collect(),
-                    health: Health {
-                        state: HealthState::Unknown,
-                        since: now,
-                        last_error: None,
-                        rtt: None,
-                        consecutive_failures: 0,
-                    },
-                    values: vec![None; cfg.tags.len()],
+                    config: cfg.clone(),
+                    health,
+                    values,
                 },
             );
         }
@@ -134,15 +123,20 @@ impl Live {
                 dev.health.rtt = Some(*rtt);
                 for r in readings.iter() {
                     if let Some(slot) = dev.values.get_mut(r.tag) {
-                        // A bad reading keeps the last good value visible with the bad quality.
-                        let value = r
-                            .value
-                            .or_else(|| slot.as_ref().and_then(|(old, _)| old.value));
-                        *slot = Some((TagReading { value, ..r.clone() }, *at));
+                        // A bad reading keeps the last good value visible, with the bad quality.
+                        let value = r.value.or_else(|| slot.as_ref().and_then(|old| old.value));
+                        *slot = Some(LastValue {
+                            value,
+                            quality: r.quality.clone(),
+                            at: *at,
+                        });
                     }
                 }
             }
-            Observation::PollFailed { .. } => {}
+            Observation::PollFailed {
+                consecutive_failures,
+                ..
+            } => dev.health.consecutive_failures = *consecutive_failures,
         }
     }
 
@@ -153,42 +147,44 @@ impl Live {
         };
         d.order
             .iter()
-            .filter_map(|n| d.by_name.get(n).map(|dev| view(n, dev, now)))
+            .filter_map(|n| d.by_name.get(n).map(|dev| view(dev, now)))
             .collect()
     }
 
     /// One device by name, as of `now`.
     pub fn device(&self, name: &str, now: DateTime<Utc>) -> Option<DeviceView> {
         let d = self.devices.read().ok()?;
-        d.by_name
-            .get_key_value(name)
-            .map(|(n, dev)| view(n, dev, now))
+        d.by_name.get(name).map(|dev| view(dev, now))
     }
 }
 
-fn view(name: &DeviceName, dev: &DeviceLive, now: DateTime<Utc>) -> DeviceView {
+fn view(dev: &DeviceLive, now: DateTime<Utc>) -> DeviceView {
+    let cfg = &dev.config;
     let online = dev.health.state == HealthState::Online;
-    let values = dev
+    let values = cfg
         .tags
         .iter()
         .zip(&dev.values)
-        .map(|(meta, v)| {
+        .map(|(tag, v)| {
             let (value, quality, at) = match v {
                 None => (None, Quality::Bad("never read".into()), None),
-                Some((r, at)) => {
-                    // Not refreshed by the last poll, or the device stopped answering: stale.
-                    let late = now.signed_duration_since(*at).to_std().unwrap_or_default()
-                        > dev.interval * 3;
-                    let quality = match &r.quality {
+                Some(last) => {
+                    // Not refreshed by the last polls, or the device stopped answering: stale.
+                    let late = now
+                        .signed_duration_since(last.at)
+                        .to_std()
+                        .unwrap_or_default()
+                        > cfg.poll.interval * 3;
+                    let quality = match &last.quality {
                         Quality::Good if !online || late => Quality::Stale,
                         q => q.clone(),
                     };
-                    (r.value, quality, Some(*at))
+                    (last.value, quality, Some(last.at))
                 }
             };
             ValueView {
-                tag: meta.name.clone(),
-                unit: meta.unit.clone(),
+                tag: tag.name.clone(),
+                unit: tag.unit.clone(),
                 value,
                 quality,
                 at,
@@ -197,11 +193,11 @@ fn view(name: &DeviceName, dev: &DeviceLive, now: DateTime<Utc>) -> DeviceView {
         })
         .collect();
     DeviceView {
-        name: name.to_string(),
-        kind: dev.kind,
-        address: dev.address.clone(),
-        enabled: dev.enabled,
-        interval_ms: u64::try_from(dev.interval.as_millis()).unwrap_or(u64::MAX),
+        name: cfg.name.to_string(),
+        kind: cfg.kind_name(),
+        address: cfg.address.clone(),
+        enabled: cfg.enabled,
+        interval_ms: u64::try_from(cfg.poll.interval.as_millis()).unwrap_or(u64::MAX),
         health: dev.health.clone(),
         values,
     }
@@ -217,7 +213,7 @@ pub async fn follow(live: Live, metrics: Metrics, mut rx: mpsc::Receiver<Message
                 readings,
                 ..
             } => metrics.poll_answered(device, *rtt, readings.len()),
-            Observation::PollFailed { device, kind } => metrics.poll_failed(device, kind),
+            Observation::PollFailed { device, kind, .. } => metrics.poll_failed(device, kind),
             Observation::Health { device, health } => metrics.health(device, health.state),
         }
         live.apply(&obs);

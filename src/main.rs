@@ -22,7 +22,7 @@ mod exit {
 #[command(
     name = "plcdiag",
     version,
-    about = "PLC diagnostics gateway: device health, diagnostics, alarms and history"
+    about = "PLC diagnostics gateway: polls devices, keeps their health and history, serves a JSON API"
 )]
 struct Cli {
     /// Log line format: `text` for people, `json` for log shippers (ELK, Loki).

@@ -131,6 +131,8 @@ pub enum Observation {
         device: DeviceName,
         /// Short, stable failure class for metrics labels (`timeout`, `connect`, `io`, ...).
         kind: &'static str,
+        /// Failed polls in a row, this one included.
+        consecutive_failures: u32,
     },
 }
 

@@ -13,6 +13,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use plcdiag_modbus::{
@@ -31,7 +32,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DATABASE: &str = "plcdiag.db";
 const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 const DEFAULT_DEMOTE_AFTER: u32 = 3;
 const DEFAULT_DEMOTE_FOR: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(60);
@@ -43,8 +44,8 @@ const MODBUS_TCP_PORT: u16 = 502;
 pub struct Config {
     /// Gateway process settings.
     pub gateway: GatewaySettings,
-    /// Every configured device, enabled or not, in file order.
-    pub devices: Vec<DeviceConfig>,
+    /// Every configured device, enabled or not, in file order; shared by the tasks that need it.
+    pub devices: Vec<Arc<DeviceConfig>>,
     /// Things that work but are probably not meant (timeout ≥ interval, ...).
     pub warnings: Vec<Problem>,
 }
@@ -411,6 +412,22 @@ impl Checker<'_> {
             demote_after: raw.demote_after.unwrap_or(DEFAULT_DEMOTE_AFTER),
             demote_for: self.duration(&raw.demote_for, "defaults.demote_for", DEFAULT_DEMOTE_FOR),
         };
+        if let Some(v) = &raw.interval
+            && poll.interval < MIN_INTERVAL
+        {
+            self.error(
+                Some(v.span()),
+                "defaults.interval: must be at least 10ms".into(),
+            );
+        }
+        if let Some(v) = &raw.timeout
+            && poll.timeout.is_zero()
+        {
+            self.error(
+                Some(v.span()),
+                "defaults.timeout: must be more than 0".into(),
+            );
+        }
         let max_interval = self.duration(
             &raw.max_interval,
             "defaults.max_interval",
@@ -419,7 +436,11 @@ impl Checker<'_> {
         Defaults { poll, max_interval }
     }
 
-    fn validate_devices(&mut self, raws: Vec<RawDevice>, defaults: &Defaults) -> Vec<DeviceConfig> {
+    fn validate_devices(
+        &mut self,
+        raws: Vec<RawDevice>,
+        defaults: &Defaults,
+    ) -> Vec<Arc<DeviceConfig>> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut out = Vec::new();
         for raw in raws {
@@ -439,7 +460,7 @@ impl Checker<'_> {
                 seen.insert(name.clone(), line);
             }
             if let Some(device) = self.device(raw, name, defaults) {
-                out.push(device);
+                out.push(Arc::new(device));
             }
         }
         out
@@ -467,20 +488,21 @@ impl Checker<'_> {
             .as_ref()
             .map(Spanned::span)
             .or(Some(raw.name.span()));
-        if poll.interval < MIN_INTERVAL {
+        // Bad defaults are reported once, at [defaults], not again at every device using them.
+        if poll.interval < MIN_INTERVAL && raw.interval.is_some() {
             self.error(
                 interval_span.clone(),
                 format!("{}: must be at least 10ms", key("interval")),
             );
         }
-        if poll.timeout.is_zero() {
+        if poll.timeout.is_zero() && raw.timeout.is_some() {
             let span = raw
                 .timeout
                 .as_ref()
                 .map(Spanned::span)
                 .or(Some(raw.name.span()));
             self.error(span, format!("{}: must be more than 0", key("timeout")));
-        } else if poll.timeout >= poll.interval {
+        } else if !poll.timeout.is_zero() && poll.timeout >= poll.interval {
             let span = raw.timeout.as_ref().map(Spanned::span).or(interval_span);
             self.warn(
                 span,

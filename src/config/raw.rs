@@ -26,7 +26,7 @@ pub struct RawGateway {
 pub struct RawDefaults {
     /// Time between the starts of two polls. Default `"1s"`.
     pub interval: Option<Spanned<String>>,
-    /// How long to wait for a connection or an answer. Default `"1s"`.
+    /// How long to wait for a connection or an answer. Default `"500ms"`.
     pub timeout: Option<Spanned<String>>,
     /// Consecutive failed polls after which a device is demoted (taken off-scan); 0 disables.
     /// Default 3.

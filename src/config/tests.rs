@@ -254,3 +254,52 @@ fn the_shipped_example_config_is_valid() {
     assert!(!cfg.devices.is_empty());
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_gives_a_config_or_positioned_problems(text in "\\PC{0,400}") {
+            if let Err(problems) = parse(&text, Path::new(".")) {
+                prop_assert!(!problems.is_empty());
+            }
+        }
+
+        #[test]
+        fn any_edit_of_a_valid_config_gives_a_config_or_problems(at in 0usize..2000, insert in "[ -~\\n]{0,12}") {
+            let mut text = VALID.to_owned();
+            let mut at = at.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            text.insert_str(at, &insert);
+            if let Err(problems) = parse(&text, Path::new(".")) {
+                prop_assert!(!problems.is_empty());
+                for p in problems {
+                    prop_assert!(p.line <= text.lines().count() + 1);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_defaults_are_reported_once_at_defaults() {
+    let text = "[defaults]\ninterval = \"1ms\"\n[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h\"\n[[devices]]\nname = \"b\"\nkind = \"modbus\"\naddress = \"h\"\n";
+    let p = errors(text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].line, p[0].column), (2, 12));
+    assert!(p[0].message.starts_with("defaults.interval"));
+}
+
+#[test]
+fn the_built_in_defaults_give_no_warning() {
+    let cfg = parse(
+        "[[devices]]\nname = \"a\"\nkind = \"modbus\"\naddress = \"h\"\n",
+        Path::new("."),
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+}

@@ -7,6 +7,7 @@
 
 mod modbus;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -66,7 +67,11 @@ impl Poller {
 }
 
 /// Spawns a supervised task for every enabled device.
-pub fn spawn_all(devices: &[DeviceConfig], hub: &Hub, shutdown: &CancellationToken) -> JoinSet<()> {
+pub fn spawn_all(
+    devices: &[Arc<DeviceConfig>],
+    hub: &Hub,
+    shutdown: &CancellationToken,
+) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for cfg in devices.iter().filter(|d| d.enabled) {
         let ctx = DeviceContext {
@@ -80,7 +85,7 @@ pub fn spawn_all(devices: &[DeviceConfig], hub: &Hub, shutdown: &CancellationTok
 }
 
 /// Runs a device task and restarts it if it panics.
-async fn supervise(cfg: DeviceConfig, ctx: DeviceContext) {
+async fn supervise(cfg: Arc<DeviceConfig>, ctx: DeviceContext) {
     loop {
         let task = tokio::spawn(run(cfg.clone(), ctx.clone()));
         match task.await {
@@ -114,7 +119,7 @@ async fn supervise(cfg: DeviceConfig, ctx: DeviceContext) {
 }
 
 /// The poll loop of one device, until shutdown.
-pub async fn run(cfg: DeviceConfig, ctx: DeviceContext) {
+pub async fn run(cfg: Arc<DeviceConfig>, ctx: DeviceContext) {
     let policy = HealthPolicy {
         interval: cfg.poll.interval,
         demote_after: cfg.poll.demote_after,
@@ -149,13 +154,14 @@ pub async fn run(cfg: DeviceConfig, ctx: DeviceContext) {
                 t
             }
             Err(e) => {
-                ctx.hub
-                    .publish(Observation::PollFailed {
-                        device: ctx.name.clone(),
-                        kind: e.kind,
-                    })
-                    .await;
-                health.on_failure(e.message, now)
+                let t = health.on_failure(e.message, now);
+                let failed = Observation::PollFailed {
+                    device: ctx.name.clone(),
+                    kind: e.kind,
+                    consecutive_failures: health.consecutive_failures(),
+                };
+                ctx.hub.publish(failed).await;
+                t
             }
         };
         if let Some(t) = transition {

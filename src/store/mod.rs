@@ -10,6 +10,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -89,7 +90,7 @@ impl Store {
     /// Registers the configured devices and their tags (idempotent) and returns their row ids.
     pub(crate) async fn register(
         &self,
-        devices: &[DeviceConfig],
+        devices: &[Arc<DeviceConfig>],
         now: DateTime<Utc>,
     ) -> Result<Vec<DeviceIds>, Error> {
         let mut tx = self.pool.begin().await?;

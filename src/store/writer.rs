@@ -7,6 +7,7 @@
 //! the writer drains the channel, commits and returns, which is how shutdown flushes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,7 @@ use tracing::{error, info, warn};
 
 use super::sampling::{LastStored, should_store};
 use super::{DeviceIds, Error, Store};
-use crate::config::{DeviceConfig, TagConfig};
+use crate::config::DeviceConfig;
 use crate::hub::Message;
 use crate::metrics::Metrics;
 use crate::model::{DeviceName, Observation, Quality};
@@ -44,12 +45,12 @@ impl WriterSettings {
 
 struct DeviceRows {
     ids: DeviceIds,
-    tags: Vec<TagConfig>,
+    config: Arc<DeviceConfig>,
     last: Vec<Option<LastStored>>,
 }
 
 /// Registers `devices` in the history, so that they can be queried from the start.
-pub async fn prepare(store: Store, devices: Vec<DeviceConfig>) -> Result<Writer, Error> {
+pub async fn prepare(store: Store, devices: Vec<Arc<DeviceConfig>>) -> Result<Writer, Error> {
     let ids = store.register(&devices, Utc::now()).await?;
     Ok(Writer {
         store,
@@ -61,7 +62,7 @@ pub async fn prepare(store: Store, devices: Vec<DeviceConfig>) -> Result<Writer,
 /// A writer whose devices are registered; [`Writer::run`] starts it.
 pub struct Writer {
     store: Store,
-    devices: Vec<DeviceConfig>,
+    devices: Vec<Arc<DeviceConfig>>,
     ids: Vec<DeviceIds>,
 }
 
@@ -79,7 +80,7 @@ impl Writer {
 
 async fn run(
     store: Store,
-    devices: Vec<DeviceConfig>,
+    devices: Vec<Arc<DeviceConfig>>,
     ids: Vec<DeviceIds>,
     mut rx: mpsc::Receiver<Message>,
     metrics: Metrics,
@@ -91,10 +92,10 @@ async fn run(
         .map(|(d, ids)| {
             let last = vec![None; d.tags.len()];
             (
-                d.name,
+                d.name.clone(),
                 DeviceRows {
                     ids,
-                    tags: d.tags,
+                    config: d,
                     last,
                 },
             )
@@ -193,7 +194,7 @@ async fn write_batch(
                 let at_ms = at.timestamp_millis();
                 for r in readings.iter() {
                     let (Some(tag), Some(tag_id), Some(slot)) = (
-                        dev.tags.get(r.tag),
+                        dev.config.tags.get(r.tag),
                         dev.ids.tags.get(r.tag),
                         last.get_mut(r.tag),
                     ) else {
