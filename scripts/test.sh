@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, end-to-end against the simulators and against
-# independent peers (pymodbus, prometheus_client), installed into .venv first if missing.
+# independent peers (pymodbus, prometheus_client, python-snap7), installed first if missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup-test-peers.sh"
 export PLCDIAG_PYTHON="$root/.venv/bin/python"
+export PLCDIAG_SNAP7_CLIENT_PYTHON="$root/.venv-snap7-client/bin/python"
 cd "$root"
 cargo test --workspace --all-targets "$@"
