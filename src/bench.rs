@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use plcdiag_modbus::{DataType, Encoding, PlanLimits, Point, Scaling};
+use plcdiag_modbus::{DataType, Encoding, PlanLimits, Point};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -140,6 +140,7 @@ fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf)
             unit: None,
             deadband: 0.0,
             max_interval: Duration::from_secs(60),
+            scaling: Default::default(),
         })
         .collect();
     let device = |i: usize| DeviceConfig {
@@ -160,7 +161,6 @@ fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf)
             },
             unit_id: 1,
             points: points.clone(),
-            scaling: vec![Scaling::default(); points.len()],
             limits: PlanLimits::default(),
         }),
     };

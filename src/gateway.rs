@@ -102,7 +102,8 @@ impl Gateway {
         })
     }
 
-    /// A clone of the hub (for tests and live streams).
+    /// A clone of the hub, to publish (tests) or follow (live streams). Drop it before
+    /// [`Gateway::shutdown`]: the history is flushed when the last publisher is gone.
     pub fn hub(&self) -> Hub {
         self.hub.clone()
     }
@@ -131,7 +132,8 @@ impl Gateway {
         // Every publisher is gone once the hub is dropped: the subscribers drain and finish.
         drop(self.hub);
         let flushed = tokio::time::timeout(FLUSH_TIMEOUT, self.writer).await;
-        let _ = self.follower.await;
+        // The live view has nothing to save; it only must not outlive the gateway.
+        self.follower.abort();
         self.store.close().await;
         match flushed {
             Ok(r) => r.context("store writer task")?.context("store writer")?,

@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 use crate::config::DeviceConfig;
 use crate::hub::Message;
 use crate::metrics::Metrics;
-use crate::model::{DeviceName, Health, HealthState, Observation, Quality};
+use crate::model::{
+    DeviceName, DeviceStatus, DiagEvent, Health, HealthState, Observation, Quality,
+};
 
 /// Shared live state; cheap to clone.
 #[derive(Clone, Default)]
@@ -31,6 +33,8 @@ struct DeviceLive {
     config: Arc<DeviceConfig>,
     health: Health,
     values: Vec<Option<LastValue>>,
+    status: DeviceStatus,
+    last_diagnostic: Option<DiagEvent>,
 }
 
 /// A tag's last reading and when it was read.
@@ -58,6 +62,11 @@ pub struct DeviceView {
     pub health: Health,
     /// Last value of each tag.
     pub values: Vec<ValueView>,
+    /// CPU mode, identity, cycle times ... as far as the device kind reports them.
+    pub status: DeviceStatus,
+    /// The newest diagnostic event seen since the gateway started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_diagnostic: Option<DiagEvent>,
 }
 
 /// A tag's last value with its age.
@@ -99,6 +108,8 @@ impl Live {
                     config: cfg.clone(),
                     health,
                     values,
+                    status: DeviceStatus::default(),
+                    last_diagnostic: None,
                 },
             );
         }
@@ -133,6 +144,12 @@ impl Live {
                     }
                 }
             }
+            Observation::Diagnostics { events, .. } => {
+                if let Some(e) = events.last() {
+                    dev.last_diagnostic = Some(e.clone());
+                }
+            }
+            Observation::Status { update, .. } => dev.status.apply(update),
             Observation::PollFailed {
                 consecutive_failures,
                 ..
@@ -200,6 +217,8 @@ fn view(dev: &DeviceLive, now: DateTime<Utc>) -> DeviceView {
         interval_ms: u64::try_from(cfg.poll.interval.as_millis()).unwrap_or(u64::MAX),
         health: dev.health.clone(),
         values,
+        status: dev.status.clone(),
+        last_diagnostic: dev.last_diagnostic.clone(),
     }
 }
 
@@ -215,6 +234,10 @@ pub async fn follow(live: Live, metrics: Metrics, mut rx: mpsc::Receiver<Message
             } => metrics.poll_answered(device, *rtt, readings.len()),
             Observation::PollFailed { device, kind, .. } => metrics.poll_failed(device, kind),
             Observation::Health { device, health } => metrics.health(device, health.state),
+            Observation::Diagnostics { device, events } => {
+                metrics.diagnostic_events(device, events.len())
+            }
+            Observation::Status { .. } => {}
         }
         live.apply(&obs);
     }

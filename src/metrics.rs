@@ -48,6 +48,7 @@ struct Inner {
     values: Family<DeviceLabel, Counter>,
     rtt: Family<DeviceLabel, Histogram, fn() -> Histogram>,
     up: Family<DeviceLabel, Gauge>,
+    diag_events: Family<DeviceLabel, Counter>,
     hub_blocked: Family<NameLabel, Counter>,
     rows_written: Family<NameLabel, Counter>,
     store_batches: Counter,
@@ -87,6 +88,12 @@ impl Metrics {
             "1 while the device answers, 0 otherwise",
             up.clone(),
         );
+        let diag_events = Family::<DeviceLabel, Counter>::default();
+        registry.register(
+            "diagnostic_events",
+            "Diagnostic events read from the device",
+            diag_events.clone(),
+        );
         let hub_blocked = Family::<NameLabel, Counter>::default();
         registry.register(
             "hub_blocked_sends",
@@ -113,6 +120,7 @@ impl Metrics {
                 values,
                 rtt,
                 up,
+                diag_events,
                 hub_blocked,
                 rows_written,
                 store_batches,
@@ -168,6 +176,14 @@ impl Metrics {
             kind: kind.to_owned(),
         };
         self.inner.poll_errors.get_or_create(&l).inc();
+    }
+
+    /// New diagnostic events from a device.
+    pub fn diagnostic_events(&self, device: &str, n: usize) {
+        let l = DeviceLabel {
+            device: device.to_owned(),
+        };
+        self.inner.diag_events.get_or_create(&l).inc_by(n as u64);
     }
 
     /// A device's health changed.

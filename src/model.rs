@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 /// A device's name as configured; unique within one gateway.
@@ -125,6 +125,22 @@ pub enum Observation {
         /// One reading per configured tag.
         readings: Arc<[TagReading]>,
     },
+    /// New diagnostic events (e.g. S7 diagnostic-buffer entries), oldest first, each reported once.
+    Diagnostics {
+        /// Which device.
+        device: DeviceName,
+        /// The events.
+        events: Arc<[DiagEvent]>,
+    },
+    /// Part of a device's status changed (CPU mode, identity, cycle times ...).
+    Status {
+        /// Which device.
+        device: DeviceName,
+        /// Gateway time of the reading.
+        at: DateTime<Utc>,
+        /// What changed.
+        update: StatusUpdate,
+    },
     /// A poll failed (every failure, for metrics; health changes come separately).
     PollFailed {
         /// Which device.
@@ -142,7 +158,138 @@ impl Observation {
         match self {
             Self::Health { device, .. }
             | Self::Values { device, .. }
+            | Self::Diagnostics { device, .. }
+            | Self::Status { device, .. }
             | Self::PollFailed { device, .. } => device,
+        }
+    }
+}
+
+/// One diagnostic event as the device reported it, decoded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiagEvent {
+    /// The device's own timestamp (CPU local time, no zone), when it has a valid one.
+    pub device_time: Option<NaiveDateTime>,
+    /// When the gateway first saw the event.
+    pub gateway_time: DateTime<Utc>,
+    /// Event ID (S7: class, entering/leaving and number packed in 16 bits).
+    pub event_id: u16,
+    /// Event class (S7: bits 12-15 of the ID).
+    pub class: u8,
+    /// `Some(true)` for an entering (coming) event, `Some(false)` for a leaving (going) one.
+    pub entering: Option<bool>,
+    /// English text from the event catalogue (other languages are looked up by `event_id`).
+    pub text: String,
+    /// Protocol-specific details (S7: priority class, OB, DatID, info1, info2).
+    pub details: serde_json::Value,
+    /// The record as received, for audit and exact deduplication.
+    #[serde(serialize_with = "serialize_hex")]
+    pub raw: Vec<u8>,
+}
+
+fn serialize_hex<S: serde::Serializer>(raw: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    let hex: String = raw.iter().map(|b| format!("{b:02X}")).collect();
+    s.serialize_str(&hex)
+}
+
+/// A CPU's operating mode as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CpuModeView {
+    /// Current mode, e.g. `RUN`, `STOP`.
+    pub mode: String,
+    /// The mode before the last transition.
+    pub previous: Option<String>,
+    /// When the last transition happened, by the device's clock.
+    pub changed_at: Option<NaiveDateTime>,
+}
+
+/// Cycle time statistics of the main program (S7: OB1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CycleTimesView {
+    /// Last cycle, ms.
+    pub current_ms: f64,
+    /// Shortest since the last start-up, ms.
+    pub min_ms: f64,
+    /// Longest since the last start-up, ms.
+    pub max_ms: f64,
+}
+
+/// One part of a device's status, published when it changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum StatusUpdate {
+    /// Operating mode.
+    CpuMode(CpuModeView),
+    /// Order number, firmware, serial, names.
+    Identity(serde_json::Value),
+    /// Protection level and key switch.
+    Protection(serde_json::Value),
+    /// Cycle times.
+    CycleTimes(CycleTimesView),
+    /// Module and rack status.
+    Modules(serde_json::Value),
+    /// Diagnostics this device does not offer (shown as "unsupported", not as errors).
+    Unsupported(Vec<String>),
+}
+
+impl StatusUpdate {
+    /// The part's value as JSON, as stored in the history.
+    pub fn value(&self) -> serde_json::Value {
+        let v = match self {
+            Self::CpuMode(v) => serde_json::to_value(v),
+            Self::Identity(v) | Self::Protection(v) | Self::Modules(v) => Ok(v.clone()),
+            Self::CycleTimes(v) => serde_json::to_value(v),
+            Self::Unsupported(v) => serde_json::to_value(v),
+        };
+        v.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The name stored in the history and used in the API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CpuMode(_) => "cpu_mode",
+            Self::Identity(_) => "identity",
+            Self::Protection(_) => "protection",
+            Self::CycleTimes(_) => "cycle_times",
+            Self::Modules(_) => "modules",
+            Self::Unsupported(_) => "unsupported",
+        }
+    }
+}
+
+/// The latest of each status part, as the live view keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeviceStatus {
+    /// Operating mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_mode: Option<CpuModeView>,
+    /// Identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<serde_json::Value>,
+    /// Protection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protection: Option<serde_json::Value>,
+    /// Cycle times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle_times: Option<CycleTimesView>,
+    /// Modules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modules: Option<serde_json::Value>,
+    /// Unsupported diagnostics.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<String>,
+}
+
+impl DeviceStatus {
+    /// Applies one update.
+    pub fn apply(&mut self, update: &StatusUpdate) {
+        match update {
+            StatusUpdate::CpuMode(m) => self.cpu_mode = Some(m.clone()),
+            StatusUpdate::Identity(v) => self.identity = Some(v.clone()),
+            StatusUpdate::Protection(v) => self.protection = Some(v.clone()),
+            StatusUpdate::CycleTimes(c) => self.cycle_times = Some(c.clone()),
+            StatusUpdate::Modules(v) => self.modules = Some(v.clone()),
+            StatusUpdate::Unsupported(u) => self.unsupported = u.clone(),
         }
     }
 }

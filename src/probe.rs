@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use plcdiag_modbus::{
-    Address, DataType, Encoding, Parity, PlanLimits, Point, Scaling, SerialSettings,
-};
+use plcdiag_modbus::{Address, DataType, Encoding, Parity, PlanLimits, Point, SerialSettings};
 use serde_json::json;
 
-use crate::config::{ModbusDevice, ModbusTransport, parse_host_port};
+use crate::config::{ModbusDevice, ModbusTransport, Scaling, parse_host_port};
 use crate::devices::ModbusPoller;
 use crate::model::Quality;
 
@@ -57,11 +55,11 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
     let device = ModbusDevice {
         transport,
         unit_id,
-        scaling: vec![Scaling::default(); points.len()],
         points: points.clone(),
         limits: PlanLimits::default(),
     };
-    let mut poller = ModbusPoller::new(device, args.timeout);
+    let mut poller =
+        ModbusPoller::new(device, vec![Scaling::default(); points.len()], args.timeout);
     let requests = poller.requests_per_poll();
     let started = Instant::now();
     let outcome = poller.poll().await;

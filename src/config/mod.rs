@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plcdiag_modbus::{
-    Address, ByteOrder, DataType, Encoding, Parity, PlanLimits, Point, Scaling, SerialSettings,
-    Table, WordOrder,
+    Address, ByteOrder, DataType, Encoding, Parity, PlanLimits, Point, SerialSettings, Table,
+    WordOrder,
 };
 use serde::de::DeserializeOwned;
 use toml::Spanned;
@@ -111,6 +111,33 @@ pub struct TagConfig {
     pub deadband: f64,
     /// History heartbeat.
     pub max_interval: Duration,
+    /// Raw value to engineering value.
+    pub scaling: Scaling,
+}
+
+/// Linear scaling of a raw value: `raw * scale + offset`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scaling {
+    /// Multiplier.
+    pub scale: f64,
+    /// Added after multiplying.
+    pub offset: f64,
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Self {
+            scale: 1.0,
+            offset: 0.0,
+        }
+    }
+}
+
+impl Scaling {
+    /// The engineering value of `raw`.
+    pub fn apply(&self, raw: f64) -> f64 {
+        raw * self.scale + self.offset
+    }
 }
 
 /// The protocol-specific part of a device.
@@ -129,8 +156,6 @@ pub struct ModbusDevice {
     pub unit_id: u8,
     /// One point per tag, in tag order.
     pub points: Vec<Point>,
-    /// Scaling per tag, in tag order.
-    pub scaling: Vec<Scaling>,
     /// Read planner limits.
     pub limits: PlanLimits,
 }
@@ -542,11 +567,16 @@ impl Checker<'_> {
                 &key("tags.max_interval"),
                 defaults.max_interval,
             );
+            let scaling = Scaling {
+                scale: t.scale.unwrap_or(1.0),
+                offset: t.offset.unwrap_or(0.0),
+            };
             tags.push(TagConfig {
                 name: tname,
                 unit: t.unit.clone(),
                 deadband,
                 max_interval,
+                scaling,
             });
         }
         let kind = match raw.kind.get_ref() {
@@ -600,15 +630,10 @@ impl Checker<'_> {
             },
         };
         let mut points = Vec::new();
-        let mut scaling = Vec::new();
         for t in &raw.tags {
             if let Some(p) = self.modbus_point(t, name) {
                 points.push(p);
             }
-            scaling.push(Scaling {
-                scale: t.scale.unwrap_or(1.0),
-                offset: t.offset.unwrap_or(0.0),
-            });
         }
         let limits = PlanLimits {
             max_gap_registers: raw
@@ -623,7 +648,6 @@ impl Checker<'_> {
             transport: transport?,
             unit_id,
             points,
-            scaling,
             limits,
         })
     }

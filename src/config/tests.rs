@@ -74,7 +74,7 @@ fn a_valid_config_resolves_defaults_and_paths() {
     assert_eq!(m.points[0].encoding.data_type, DataType::F32);
     assert_eq!(m.points[0].encoding.word_order, WordOrder::LowFirst);
     assert_eq!(m.points[1].encoding.data_type, DataType::Bool);
-    assert_eq!(m.scaling[0].scale, 0.1);
+    assert_eq!(boiler.tags[0].scaling.scale, 0.1);
     let line2 = &cfg.devices[1];
     assert_eq!(line2.poll.interval, Duration::from_secs(2));
     let DeviceKind::Modbus(m) = &line2.kind;

@@ -54,7 +54,11 @@ impl Poller {
     /// The poller for a configured device.
     pub fn new(cfg: &DeviceConfig) -> Self {
         match &cfg.kind {
-            DeviceKind::Modbus(m) => Self::Modbus(ModbusPoller::new(m.clone(), cfg.poll.timeout)),
+            DeviceKind::Modbus(m) => Self::Modbus(ModbusPoller::new(
+                m.clone(),
+                cfg.tags.iter().map(|t| t.scaling).collect(),
+                cfg.poll.timeout,
+            )),
         }
     }
 

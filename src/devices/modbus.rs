@@ -9,23 +9,25 @@ use std::time::Duration;
 use plcdiag_modbus::{Client, Error, ReadRequest, plan};
 
 use super::PollError;
-use crate::config::{ModbusDevice, ModbusTransport};
+use crate::config::{ModbusDevice, ModbusTransport, Scaling};
 use crate::model::{Quality, TagReading};
 
 /// Polls one Modbus device.
 pub struct ModbusPoller {
     cfg: ModbusDevice,
+    scaling: Vec<Scaling>,
     timeout: Duration,
     requests: Vec<ReadRequest>,
     client: Option<Client>,
 }
 
 impl ModbusPoller {
-    /// A poller for `cfg`, not connected yet.
-    pub fn new(cfg: ModbusDevice, timeout: Duration) -> Self {
+    /// A poller for `cfg` with one scaling per tag, not connected yet.
+    pub fn new(cfg: ModbusDevice, scaling: Vec<Scaling>, timeout: Duration) -> Self {
         let requests = plan(&cfg.points, &cfg.limits);
         Self {
             cfg,
+            scaling,
             timeout,
             requests,
             client: None,
@@ -65,7 +67,6 @@ impl ModbusPoller {
             match r {
                 Ok(v) => {
                     let scaled = self
-                        .cfg
                         .scaling
                         .get(i)
                         .map_or(v.as_f64(), |s| s.apply(v.as_f64()));

@@ -8,6 +8,7 @@
 mod sampling;
 pub mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -266,4 +267,138 @@ pub struct Sample {
 
 fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// One stored diagnostic event, as the API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredDiagEvent {
+    /// When the gateway first saw it.
+    pub gateway_time: DateTime<Utc>,
+    /// The device's own timestamp (local time of the device, no zone).
+    pub device_time: Option<String>,
+    /// Event ID, e.g. 17154 (0x4302).
+    pub event_id: u16,
+    /// Event ID in hex, as manuals print it.
+    pub event_hex: String,
+    /// Event class.
+    pub class: u8,
+    /// Entering (true), leaving (false) or not applicable.
+    pub entering: Option<bool>,
+    /// English catalogue text.
+    pub text: String,
+    /// Protocol-specific details.
+    pub details: serde_json::Value,
+    /// The raw record in hex.
+    pub raw: String,
+}
+
+/// A status part as stored, e.g. one entry of the operating-mode timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredStatus {
+    /// When the gateway saw the change.
+    pub at: DateTime<Utc>,
+    /// `cpu_mode`, `identity`, `protection`, `cycle_times`, `modules`, `unsupported`.
+    pub kind: String,
+    /// The value.
+    pub value: serde_json::Value,
+}
+
+impl Store {
+    /// A device's diagnostic events seen between `from` and `to`, newest first, at most `limit`.
+    pub async fn diagnostics(
+        &self,
+        device: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Option<Vec<StoredDiagEvent>>, Error> {
+        let Some(id) = self.device_id(device).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
+             WHERE device_id = ? AND gateway_ms BETWEEN ? AND ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(id)
+        .bind(from.timestamp_millis())
+        .bind(to.timestamp_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let event_id = u16::try_from(r.try_get::<i64, _>("event_id")?).unwrap_or_default();
+            let details: String = r.try_get("details")?;
+            let raw: Vec<u8> = r.try_get("raw")?;
+            out.push(StoredDiagEvent {
+                gateway_time: from_millis(r.try_get("gateway_ms")?),
+                device_time: r.try_get("device_time")?,
+                event_id,
+                event_hex: format!("0x{event_id:04X}"),
+                class: u8::try_from(r.try_get::<i64, _>("class")?).unwrap_or_default(),
+                entering: r.try_get("entering")?,
+                text: r.try_get("text")?,
+                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                raw: raw.iter().map(|b| format!("{b:02X}")).collect(),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// A device's status changes between `from` and `to` (oldest first), optionally of one kind.
+    pub async fn status_history(
+        &self,
+        device: &str,
+        kind: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<Vec<StoredStatus>>, Error> {
+        let Some(id) = self.device_id(device).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT at_ms, kind, value FROM device_status
+             WHERE device_id = ?1 AND (?2 IS NULL OR kind = ?2) AND at_ms BETWEEN ?3 AND ?4 ORDER BY at_ms, id LIMIT ?5",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(from.timestamp_millis())
+        .bind(to.timestamp_millis())
+        .bind(HISTORY_ROW_LIMIT)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let value: String = r.try_get("value")?;
+            out.push(StoredStatus {
+                at: from_millis(r.try_get("at_ms")?),
+                kind: r.try_get("kind")?,
+                value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// The newest stored diagnostic record of each device, by name: where incremental
+    /// diagnostic polling resumes after a gateway restart.
+    pub async fn last_diag_records(&self) -> Result<HashMap<String, Vec<u8>>, Error> {
+        let rows = sqlx::query(
+            "SELECT d.name, e.raw FROM diag_events e JOIN devices d ON d.id = e.device_id
+             WHERE e.id IN (SELECT MAX(id) FROM diag_events GROUP BY device_id)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            out.insert(r.try_get("name")?, r.try_get("raw")?);
+        }
+        Ok(out)
+    }
+
+    async fn device_id(&self, device: &str) -> Result<Option<i64>, Error> {
+        Ok(sqlx::query_scalar("SELECT id FROM devices WHERE name = ?")
+            .bind(device)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
 }

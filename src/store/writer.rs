@@ -160,9 +160,9 @@ async fn write_batch(
     rows: &HashMap<DeviceName, DeviceRows>,
     attempt: &mut HashMap<DeviceName, Vec<Option<LastStored>>>,
     batch: &[Message],
-) -> Result<[(&'static str, u64); 2], Error> {
+) -> Result<[(&'static str, u64); 4], Error> {
     let mut tx = store.pool.begin().await?;
-    let (mut transitions, mut samples) = (0u64, 0u64);
+    let (mut transitions, mut samples, mut diagnostics, mut statuses) = (0u64, 0u64, 0u64, 0u64);
     for msg in batch {
         let Some(dev) = rows.get(msg.device()) else {
             continue;
@@ -218,6 +218,41 @@ async fn write_batch(
                     samples += 1;
                 }
             }
+            Observation::Diagnostics { events, .. } => {
+                for e in events.iter() {
+                    let inserted = sqlx::query(
+                        "INSERT OR IGNORE INTO diag_events
+                         (device_id, gateway_ms, device_time, event_id, class, entering, text, details, raw)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(dev.ids.device)
+                    .bind(e.gateway_time.timestamp_millis())
+                    .bind(e.device_time.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()))
+                    .bind(i64::from(e.event_id))
+                    .bind(i64::from(e.class))
+                    .bind(e.entering)
+                    .bind(&e.text)
+                    .bind(e.details.to_string())
+                    .bind(&e.raw)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    diagnostics += inserted;
+                }
+            }
+            Observation::Status { at, update, .. } => {
+                let value = update.value();
+                sqlx::query(
+                    "INSERT INTO device_status (device_id, at_ms, kind, value) VALUES (?, ?, ?, ?)",
+                )
+                .bind(dev.ids.device)
+                .bind(at.timestamp_millis())
+                .bind(update.kind())
+                .bind(value.to_string())
+                .execute(&mut *tx)
+                .await?;
+                statuses += 1;
+            }
             Observation::PollFailed { .. } => {}
         }
     }
@@ -225,6 +260,8 @@ async fn write_batch(
     Ok([
         ("health_transitions", transitions),
         ("tag_samples", samples),
+        ("diag_events", diagnostics),
+        ("device_status", statuses),
     ])
 }
 
@@ -253,6 +290,18 @@ pub async fn prune_older_than(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    let diagnostics = sqlx::query(
+        "DELETE FROM diag_events WHERE device_id IN (SELECT id FROM devices) AND gateway_ms < ?",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let statuses = sqlx::query("DELETE FROM device_status WHERE at_ms < ?")
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     tx.commit().await?;
-    Ok(samples + transitions)
+    Ok(samples + transitions + diagnostics + statuses)
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AppState, WebError, WebResult};
 use crate::live::DeviceView;
-use crate::store::History;
+use crate::store::{History, StoredDiagEvent, StoredStatus};
 
 #[derive(Serialize)]
 pub(super) struct DeviceList {
@@ -49,23 +49,7 @@ pub(super) async fn history(
     Path(name): Path<String>,
     Query(w): Query<Window>,
 ) -> WebResult<Json<History>> {
-    let now = Utc::now();
-    let to =
-        w.to.as_deref()
-            .map(|s| parse_time("to", s))
-            .transpose()?
-            .unwrap_or(now);
-    let from = w
-        .from
-        .as_deref()
-        .map(|s| parse_time("from", s))
-        .transpose()?
-        .unwrap_or(to - Duration::hours(1));
-    if from > to {
-        return Err(WebError::BadRequest(format!(
-            "`from` ({from}) is after `to` ({to})"
-        )));
-    }
+    let (from, to) = window(w.from.as_deref(), w.to.as_deref(), Duration::hours(1))?;
     state
         .store
         .history(&name, from, to)
@@ -86,4 +70,129 @@ fn parse_time(key: &str, s: &str) -> WebResult<DateTime<Utc>> {
             "`{key}`: {s:?} is neither RFC 3339 (2026-11-25T08:00:00Z) nor Unix milliseconds ({e})"
         ))
     })
+}
+
+/// Most events one diagnostics request returns.
+const MAX_DIAGNOSTICS: u32 = 10_000;
+
+#[derive(Deserialize)]
+pub(super) struct DiagQuery {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Diagnostics {
+    device: String,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    events: Vec<StoredDiagEvent>,
+}
+
+/// `GET /api/devices/{name}/diagnostics?from=&to=&limit=`: stored diagnostic events, newest
+/// first; default window the last 30 days, default limit 100 (at most 10,000).
+pub(super) async fn diagnostics(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<DiagQuery>,
+) -> WebResult<Json<Diagnostics>> {
+    let (from, to) = window(q.from.as_deref(), q.to.as_deref(), Duration::days(30))?;
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_DIAGNOSTICS).contains(n))
+            .ok_or_else(|| {
+                WebError::BadRequest(format!(
+                    "`limit`: {s:?} is not a number from 1 to {MAX_DIAGNOSTICS}"
+                ))
+            })?,
+    };
+    let events = state
+        .store
+        .diagnostics(&name, from, to, limit)
+        .await?
+        .ok_or(WebError::DeviceNotFound(name.clone()))?;
+    Ok(Json(Diagnostics {
+        device: name,
+        from,
+        to,
+        events,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusQuery {
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct StatusHistory {
+    device: String,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    changes: Vec<StoredStatus>,
+}
+
+/// `GET /api/devices/{name}/status?kind=cpu_mode&from=&to=`: status changes, oldest first (the
+/// operating-mode timeline with `kind=cpu_mode`); default window the last 24 hours.
+pub(super) async fn status(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> WebResult<Json<StatusHistory>> {
+    const KINDS: [&str; 6] = [
+        "cpu_mode",
+        "identity",
+        "protection",
+        "cycle_times",
+        "modules",
+        "unsupported",
+    ];
+    if let Some(k) = q.kind.as_deref()
+        && !KINDS.contains(&k)
+    {
+        return Err(WebError::BadRequest(format!(
+            "`kind`: {k:?} is not one of {}",
+            KINDS.join(", ")
+        )));
+    }
+    let (from, to) = window(q.from.as_deref(), q.to.as_deref(), Duration::hours(24))?;
+    let changes = state
+        .store
+        .status_history(&name, q.kind.as_deref(), from, to)
+        .await?
+        .ok_or(WebError::DeviceNotFound(name.clone()))?;
+    Ok(Json(StatusHistory {
+        device: name,
+        from,
+        to,
+        changes,
+    }))
+}
+
+/// Parses an optional `from`/`to` pair; `to` defaults to now and `from` to `to - default_span`.
+fn window(
+    from: Option<&str>,
+    to: Option<&str>,
+    default_span: Duration,
+) -> WebResult<(DateTime<Utc>, DateTime<Utc>)> {
+    let to = to
+        .map(|s| parse_time("to", s))
+        .transpose()?
+        .unwrap_or_else(Utc::now);
+    let from = from
+        .map(|s| parse_time("from", s))
+        .transpose()?
+        .unwrap_or(to - default_span);
+    if from > to {
+        return Err(WebError::BadRequest(format!(
+            "`from` ({from}) is after `to` ({to})"
+        )));
+    }
+    Ok((from, to))
 }

@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/devices", get(devices::list))
         .route("/api/devices/{name}", get(devices::one))
         .route("/api/devices/{name}/history", get(devices::history))
+        .route("/api/devices/{name}/diagnostics", get(devices::diagnostics))
+        .route("/api/devices/{name}/status", get(devices::status))
         .fallback(not_found)
         .with_state(state)
 }

@@ -29,6 +29,11 @@ impl TestGateway {
 
     /// Starts a gateway whose relative paths are in `dir` (to restart on the same history).
     pub async fn start_in(config_text: &str, dir: tempfile::TempDir) -> Self {
+        // RUST_LOG=debug shows the gateway's logs in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
         let cfg =
             config::parse(config_text, dir.path()).unwrap_or_else(|p| panic!("config: {p:#?}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
