@@ -85,7 +85,8 @@ impl Gateway {
         });
 
         let shutdown = CancellationToken::new();
-        let devices = crate::devices::spawn_all(&config.devices, &hub, &shutdown);
+        let resume = store.last_diag_records().await?;
+        let devices = crate::devices::spawn_all(&config.devices, &hub, &shutdown, &resume);
         info!(http = %http_addr, devices = devices.len(), database = %config.gateway.database.display(), "gateway started");
         Ok(Self {
             http_addr,

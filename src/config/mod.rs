@@ -20,6 +20,7 @@ use plcdiag_modbus::{
     Address, ByteOrder, DataType, Encoding, Parity, PlanLimits, Point, SerialSettings, Table,
     WordOrder,
 };
+use plcdiag_s7::{ConnectOptions as S7ConnectOptions, VarAddress};
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -38,6 +39,8 @@ const DEFAULT_DEMOTE_FOR: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(60);
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
 const MODBUS_TCP_PORT: u16 = 502;
+const S7_PORT: u16 = 102;
+const DEFAULT_STATUS_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -83,6 +86,7 @@ impl DeviceConfig {
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             DeviceKind::Modbus(_) => "modbus",
+            DeviceKind::S7(_) => "s7",
         }
     }
 }
@@ -145,6 +149,25 @@ impl Scaling {
 pub enum DeviceKind {
     /// A Modbus TCP or RTU device.
     Modbus(ModbusDevice),
+    /// A Siemens S7 CPU.
+    S7(S7Device),
+}
+
+/// A Siemens S7 CPU.
+#[derive(Debug, Clone)]
+pub struct S7Device {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port (102).
+    pub port: u16,
+    /// Connection parameters (TSAPs, PDU size, timeout).
+    pub options: S7ConnectOptions,
+    /// One address per tag, in tag order.
+    pub addresses: Vec<VarAddress>,
+    /// Whether the diagnostic buffer is read.
+    pub diagnostics: bool,
+    /// How often cycle times, protection and module status are read.
+    pub status_interval: Duration,
 }
 
 /// A Modbus device.
@@ -579,8 +602,10 @@ impl Checker<'_> {
                 scaling,
             });
         }
+        self.reject_keys_of_other_kinds(&raw, &name);
         let kind = match raw.kind.get_ref() {
             RawKind::Modbus => DeviceKind::Modbus(self.modbus(&raw, &name)?),
+            RawKind::S7 => DeviceKind::S7(self.s7(&raw, &name, poll.timeout)?),
         };
         Some(DeviceConfig {
             name: name.into(),
@@ -589,6 +614,146 @@ impl Checker<'_> {
             poll,
             tags,
             kind,
+        })
+    }
+
+    /// Keys that belong to another device kind are errors, not silently ignored.
+    fn reject_keys_of_other_kinds(&mut self, raw: &RawDevice, name: &str) {
+        let span = |s: &Option<Spanned<_>>| s.as_ref().map(|v: &Spanned<_>| v.span());
+        let modbus_keys = [
+            ("unit_id", raw.unit_id.as_ref().map(Spanned::span)),
+            ("baud_rate", raw.baud_rate.as_ref().map(Spanned::span)),
+            ("parity", span(&raw.parity)),
+            ("data_bits", raw.data_bits.as_ref().map(Spanned::span)),
+            ("stop_bits", raw.stop_bits.as_ref().map(Spanned::span)),
+            ("max_gap", raw.max_gap.map(|_| raw.name.span())),
+        ];
+        let s7_keys = [
+            ("rack", raw.rack.as_ref().map(Spanned::span)),
+            ("slot", raw.slot.as_ref().map(Spanned::span)),
+            ("connection_type", span(&raw.connection_type)),
+            ("local_tsap", raw.local_tsap.as_ref().map(Spanned::span)),
+            ("remote_tsap", raw.remote_tsap.as_ref().map(Spanned::span)),
+            ("pdu_size", raw.pdu_size.as_ref().map(Spanned::span)),
+            ("diagnostics", raw.diagnostics.map(|_| raw.name.span())),
+            ("status_interval", span(&raw.status_interval)),
+        ];
+        let (foreign, owner) = match raw.kind.get_ref() {
+            RawKind::Modbus => (&s7_keys[..], "s7"),
+            RawKind::S7 => (&modbus_keys[..], "modbus"),
+        };
+        for (key, at) in foreign {
+            if at.is_some() {
+                self.error(
+                    at.clone(),
+                    format!("device `{name}`: {key} applies to kind = \"{owner}\" only"),
+                );
+            }
+        }
+        if *raw.kind.get_ref() == RawKind::S7 {
+            for t in &raw.tags {
+                for (key, at) in [
+                    ("type", t.data_type.as_ref().map(Spanned::span)),
+                    ("byte_order", t.byte_order.as_ref().map(Spanned::span)),
+                    ("word_order", t.word_order.as_ref().map(Spanned::span)),
+                ] {
+                    if at.is_some() {
+                        self.error(
+                            at,
+                            format!(
+                                "device `{name}`, tag `{}`: {key} applies to Modbus tags; S7 tags carry their type in the address, e.g. \"DB10.DBD4:REAL\"",
+                                t.name.get_ref()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn s7(&mut self, raw: &RawDevice, name: &str, timeout: Duration) -> Option<S7Device> {
+        let before = self.problems.len();
+        let addr = raw.address.get_ref().trim();
+        let (host, port) =
+            match parse_host_port(addr.strip_prefix("s7://").unwrap_or(addr), S7_PORT) {
+                Ok(hp) => hp,
+                Err(why) => {
+                    self.error(
+                        Some(raw.address.span()),
+                        format!(
+                            "device `{name}`: bad address {addr:?}: {why}; expected \"HOST[:PORT]\""
+                        ),
+                    );
+                    (String::new(), S7_PORT)
+                }
+            };
+        let mut options = S7ConnectOptions {
+            timeout,
+            ..S7ConnectOptions::default()
+        };
+        if let Some(r) = &raw.rack {
+            options.rack = *r.get_ref();
+            if options.rack > 7 {
+                self.error(
+                    Some(r.span()),
+                    format!("device `{name}`: rack must be 0 to 7"),
+                );
+            }
+        }
+        if let Some(s) = &raw.slot {
+            options.slot = *s.get_ref();
+            if options.slot > 31 {
+                self.error(
+                    Some(s.span()),
+                    format!("device `{name}`: slot must be 0 to 31"),
+                );
+            }
+        }
+        if let Some(c) = &raw.connection_type {
+            match c.get_ref().parse() {
+                Ok(t) => options.connection_type = t,
+                Err(_) => self.error(
+                    Some(c.span()),
+                    format!("device `{name}`: connection_type must be \"op\", \"pg\" or \"basic\""),
+                ),
+            }
+        }
+        options.local_tsap = raw.local_tsap.as_ref().map(|t| *t.get_ref());
+        options.remote_tsap = raw.remote_tsap.as_ref().map(|t| *t.get_ref());
+        if let Some(p) = &raw.pdu_size {
+            options.pdu_size = *p.get_ref();
+            if !(240..=960).contains(&options.pdu_size) {
+                self.error(
+                    Some(p.span()),
+                    format!("device `{name}`: pdu_size must be 240 to 960"),
+                );
+            }
+        }
+        let status_interval = self.duration(
+            &raw.status_interval,
+            &format!("device `{name}`: status_interval"),
+            DEFAULT_STATUS_INTERVAL,
+        );
+        let mut addresses = Vec::new();
+        for t in &raw.tags {
+            match t.address.get_ref().parse::<VarAddress>() {
+                Ok(a) => addresses.push(a),
+                Err(e) => self.error(
+                    Some(t.address.span()),
+                    format!("device `{name}`, tag `{}`: {e}", t.name.get_ref()),
+                ),
+            }
+        }
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(S7Device {
+            host,
+            port,
+            options,
+            addresses,
+            diagnostics: raw.diagnostics.unwrap_or(true),
+            status_interval,
         })
     }
 

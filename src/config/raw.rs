@@ -43,6 +43,8 @@ pub struct RawDefaults {
 pub enum RawKind {
     /// Modbus TCP or RTU.
     Modbus,
+    /// Siemens S7-300/400 (and S7-1200/1500 with PUT/GET) over ISO-on-TCP.
+    S7,
 }
 
 /// `[[devices]]`: one polled device.
@@ -51,10 +53,10 @@ pub enum RawKind {
 pub struct RawDevice {
     /// Unique name, used in the API, the UI and the history.
     pub name: Spanned<String>,
-    /// Device kind: `"modbus"`.
+    /// Device kind: `"modbus"` or `"s7"`.
     pub kind: Spanned<RawKind>,
     /// Where the device is. Modbus: `"tcp://HOST[:PORT]"` (port 502 by default), `"HOST:PORT"`,
-    /// or `"rtu:///dev/ttyUSB0"` for a serial line.
+    /// or `"rtu:///dev/ttyUSB0"` for a serial line. S7: `"HOST[:PORT]"` (port 102 by default).
     pub address: Spanned<String>,
     /// `false` keeps the device in the file but does not poll it. Default `true`.
     pub enabled: Option<bool>,
@@ -79,6 +81,24 @@ pub struct RawDevice {
     /// Modbus: largest hole (in registers) the read planner reads through to merge two reads
     /// into one request. Default 16; 0 merges only adjacent addresses.
     pub max_gap: Option<u16>,
+    /// S7: rack of the CPU. Default 0.
+    pub rack: Option<Spanned<u8>>,
+    /// S7: slot of the CPU. Default 2 (S7-300); S7-1200/1500: 0 or 1; S7-400: see the rack.
+    pub slot: Option<Spanned<u8>>,
+    /// S7: connection type `"op"` (default, leaves the PG connection free), `"pg"` or `"basic"`.
+    pub connection_type: Option<Spanned<String>>,
+    /// S7: explicit local TSAP (e.g. `0x0100`), for LOGO! and S7-200.
+    pub local_tsap: Option<Spanned<u16>>,
+    /// S7: explicit remote TSAP (e.g. `0x0200`); overrides rack, slot and connection type.
+    pub remote_tsap: Option<Spanned<u16>>,
+    /// S7: PDU size to ask for (the CPU may answer less): 240 to 960. Default 480.
+    pub pdu_size: Option<Spanned<u16>>,
+    /// S7: read the diagnostic buffer (incrementally: only when its newest entry changed).
+    /// Default `true`.
+    pub diagnostics: Option<bool>,
+    /// S7: how often the slower status (cycle times, protection, module status) is read.
+    /// Default `"10s"`.
+    pub status_interval: Option<Spanned<String>>,
     /// The values to read.
     #[serde(default)]
     pub tags: Vec<RawTag>,
@@ -92,9 +112,12 @@ pub struct RawTag {
     pub name: Spanned<String>,
     /// Where the value is. Modbus: `"hr:100"` (holding register, 0-based), `"ir:5"` (input
     /// register), `"coil:3"`, `"di:7"` (discrete input), or Modicon notation `"40101"`.
+    /// S7 (STEP 7 syntax, type after a colon where the width allows several): `"DB10.DBD4:REAL"`,
+    /// `"DB10.DBX2.1"`, `"MW20:INT"`, `"M12.3"`, `"IW64"`, `"QB3"`, `"T5"`, `"C7"`.
     pub address: Spanned<String>,
-    /// Data type: `bool`, `u16` (default for registers), `i16`, `u32`, `i32`, `f32`, `u64`,
-    /// `i64`, `f64`. Coils and discrete inputs are always `bool`.
+    /// Modbus data type: `bool`, `u16` (default for registers), `i16`, `u32`, `i32`, `f32`,
+    /// `u64`, `i64`, `f64`. Coils and discrete inputs are always `bool`. (S7 tags carry their
+    /// type in the address.)
     #[serde(rename = "type")]
     pub data_type: Option<Spanned<String>>,
     /// Order of the two bytes in each register: `"big"` (default, the Modbus standard) or `"little"`.

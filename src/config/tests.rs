@@ -62,7 +62,9 @@ fn a_valid_config_resolves_defaults_and_paths() {
     assert_eq!(boiler.poll.timeout, Duration::from_millis(200));
     assert_eq!(boiler.poll.demote_after, 5);
     assert_eq!(boiler.tags[0].deadband, 0.5);
-    let DeviceKind::Modbus(m) = &boiler.kind;
+    let DeviceKind::Modbus(m) = &boiler.kind else {
+        panic!("modbus expected")
+    };
     assert_eq!(
         m.transport,
         ModbusTransport::Tcp {
@@ -77,7 +79,9 @@ fn a_valid_config_resolves_defaults_and_paths() {
     assert_eq!(boiler.tags[0].scaling.scale, 0.1);
     let line2 = &cfg.devices[1];
     assert_eq!(line2.poll.interval, Duration::from_secs(2));
-    let DeviceKind::Modbus(m) = &line2.kind;
+    let DeviceKind::Modbus(m) = &line2.kind else {
+        panic!("modbus expected")
+    };
     let ModbusTransport::Rtu(s) = &m.transport else {
         panic!("expected rtu")
     };
@@ -187,7 +191,7 @@ colour = "red"
     assert_eq!(lines, vec![3, 4, 10, 14, 21], "{p:#?}");
     assert!(
         p[3].message
-            .contains("unknown variant `profinet`, expected `modbus`"),
+            .contains("unknown variant `profinet`, expected `modbus` or `s7`"),
         "{}",
         p[3].message
     );
@@ -302,4 +306,60 @@ fn the_built_in_defaults_give_no_warning() {
     )
     .unwrap_or_else(|p| panic!("{p:?}"));
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+}
+
+#[test]
+fn an_s7_device_takes_rack_slot_connection_type_and_step7_addresses() {
+    let text = "[[devices]]\nname = \"cpu\"\nkind = \"s7\"\naddress = \"10.0.0.9\"\nrack = 0\nslot = 3\nconnection_type = \"basic\"\npdu_size = 240\ntimeout = \"300ms\"\nstatus_interval = \"30s\"\n\
+                [[devices.tags]]\nname = \"t\"\naddress = \"DB10.DBD4:REAL\"\n[[devices.tags]]\nname = \"m\"\naddress = \"M12.3\"\n";
+    let cfg = parse(text, Path::new(".")).unwrap_or_else(|p| panic!("{p:?}"));
+    let DeviceKind::S7(s) = &cfg.devices[0].kind else {
+        panic!("s7 expected")
+    };
+    assert_eq!((s.host.as_str(), s.port), ("10.0.0.9", 102));
+    assert_eq!(
+        (s.options.rack, s.options.slot, s.options.pdu_size),
+        (0, 3, 240)
+    );
+    assert_eq!(s.options.connection_type, plcdiag_s7::ConnectionType::Basic);
+    assert_eq!(s.options.timeout, Duration::from_millis(300));
+    assert_eq!(s.status_interval, Duration::from_secs(30));
+    assert!(s.diagnostics);
+    assert_eq!(s.addresses.len(), 2);
+    assert_eq!(s.addresses[0].to_string(), "DB10.DBD4:REAL");
+}
+
+#[test]
+fn keys_of_another_device_kind_are_errors() {
+    let text = "[[devices]]\nname = \"cpu\"\nkind = \"s7\"\naddress = \"h\"\nunit_id = 3\n[[devices.tags]]\nname = \"t\"\naddress = \"MW2\"\ntype = \"f32\"\n\
+                [[devices]]\nname = \"meter\"\nkind = \"modbus\"\naddress = \"h\"\nslot = 2\n";
+    let p = errors(text);
+    let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![5, 9, 14], "{p:#?}");
+    assert!(
+        p[0].message
+            .contains("unit_id applies to kind = \"modbus\" only"),
+        "{}",
+        p[0].message
+    );
+    assert!(
+        p[1].message
+            .contains("S7 tags carry their type in the address"),
+        "{}",
+        p[1].message
+    );
+    assert!(
+        p[2].message.contains("slot applies to kind = \"s7\" only"),
+        "{}",
+        p[2].message
+    );
+}
+
+#[test]
+fn bad_s7_tag_addresses_and_limits_are_reported() {
+    let text = "[[devices]]\nname = \"cpu\"\nkind = \"s7\"\naddress = \"h\"\npdu_size = 100\nconnection_type = \"hmi\"\n[[devices.tags]]\nname = \"t\"\naddress = \"DB10.DBQ4\"\n";
+    let p = errors(text);
+    let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![5, 6, 9], "{p:#?}");
+    assert!(p[2].message.contains("tag `t`"), "{}", p[2].message);
 }

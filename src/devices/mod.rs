@@ -6,7 +6,9 @@
 //! restarted by its supervisor; it never takes the gateway or another device down.
 
 mod modbus;
+mod s7;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +21,12 @@ use tracing::{error, info, warn};
 use crate::config::{DeviceConfig, DeviceKind};
 use crate::health::{DeviceHealth, HealthPolicy};
 use crate::hub::Hub;
-use crate::model::{DeviceName, Health, HealthState, Observation, TagReading};
+use crate::model::{
+    DeviceName, DiagEvent, Health, HealthState, Observation, StatusUpdate, TagReading,
+};
 
 pub use modbus::ModbusPoller;
+pub use s7::S7Poller;
 
 /// What a device task gets from the gateway (Vector's `SourceContext`, minus the plugins).
 #[derive(Clone)]
@@ -32,6 +37,19 @@ pub struct DeviceContext {
     pub hub: Hub,
     /// Cancelled when the gateway shuts down.
     pub shutdown: CancellationToken,
+    /// The newest diagnostic record already in the history, where diagnostic polling resumes.
+    pub resume: Option<Vec<u8>>,
+}
+
+/// What one answered poll produced.
+#[derive(Debug, Default)]
+pub struct PollOutput {
+    /// One reading per configured tag, in tag order.
+    pub readings: Vec<TagReading>,
+    /// Diagnostic events not reported before, oldest first.
+    pub diagnostics: Vec<DiagEvent>,
+    /// Status parts that changed (or are read on a slower schedule).
+    pub status: Vec<StatusUpdate>,
 }
 
 /// A failed poll: a short stable kind (for metrics) and a message for people.
@@ -48,24 +66,30 @@ pub struct PollError {
 pub enum Poller {
     /// A Modbus device.
     Modbus(ModbusPoller),
+    /// A Siemens S7 CPU.
+    S7(S7Poller),
 }
 
 impl Poller {
     /// The poller for a configured device.
-    pub fn new(cfg: &DeviceConfig) -> Self {
+    pub fn new(cfg: &DeviceConfig, resume: Option<Vec<u8>>) -> Self {
+        let scaling = cfg.tags.iter().map(|t| t.scaling).collect();
         match &cfg.kind {
-            DeviceKind::Modbus(m) => Self::Modbus(ModbusPoller::new(
-                m.clone(),
-                cfg.tags.iter().map(|t| t.scaling).collect(),
-                cfg.poll.timeout,
-            )),
+            DeviceKind::Modbus(m) => {
+                Self::Modbus(ModbusPoller::new(m.clone(), scaling, cfg.poll.timeout))
+            }
+            DeviceKind::S7(s) => Self::S7(S7Poller::new(s.clone(), scaling, resume)),
         }
     }
 
-    /// Polls every tag once; one reading per configured tag, in tag order.
-    pub async fn poll(&mut self) -> Result<Vec<TagReading>, PollError> {
+    /// Polls the device once.
+    pub async fn poll(&mut self) -> Result<PollOutput, PollError> {
         match self {
-            Self::Modbus(p) => p.poll().await,
+            Self::Modbus(p) => p.poll().await.map(|readings| PollOutput {
+                readings,
+                ..PollOutput::default()
+            }),
+            Self::S7(p) => p.poll().await,
         }
     }
 }
@@ -75,6 +99,7 @@ pub fn spawn_all(
     devices: &[Arc<DeviceConfig>],
     hub: &Hub,
     shutdown: &CancellationToken,
+    resume: &HashMap<String, Vec<u8>>,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for cfg in devices.iter().filter(|d| d.enabled) {
@@ -82,6 +107,7 @@ pub fn spawn_all(
             name: cfg.name.clone(),
             hub: hub.clone(),
             shutdown: shutdown.clone(),
+            resume: resume.get(&*cfg.name).cloned(),
         };
         set.spawn(supervise(cfg.clone(), ctx));
     }
@@ -131,7 +157,7 @@ pub async fn run(cfg: Arc<DeviceConfig>, ctx: DeviceContext) {
     };
     let mut health = DeviceHealth::new(policy, Instant::now());
     let mut shown: Option<Health> = None;
-    let mut poller = Poller::new(&cfg);
+    let mut poller = Poller::new(&cfg, ctx.resume.clone());
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
@@ -144,15 +170,36 @@ pub async fn run(cfg: Arc<DeviceConfig>, ctx: DeviceContext) {
         };
         let now = Instant::now();
         let transition = match outcome {
-            Ok(readings) => {
+            Ok(out) => {
                 let rtt = now.duration_since(started);
                 let t = health.on_success(rtt, now);
+                let at = Utc::now();
+                let device = || ctx.name.clone();
+                for update in out.status {
+                    ctx.hub
+                        .publish(Observation::Status {
+                            device: device(),
+                            at,
+                            update,
+                        })
+                        .await;
+                }
+                if !out.diagnostics.is_empty() {
+                    let events = out.diagnostics.into();
+                    ctx.hub
+                        .publish(Observation::Diagnostics {
+                            device: device(),
+                            events,
+                        })
+                        .await;
+                }
+                let readings = out.readings.into();
                 ctx.hub
                     .publish(Observation::Values {
-                        device: ctx.name.clone(),
-                        at: Utc::now(),
+                        device: device(),
+                        at,
                         rtt,
-                        readings: readings.into(),
+                        readings,
                     })
                     .await;
                 t
