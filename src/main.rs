@@ -78,6 +78,8 @@ enum Command {
 enum SimKind {
     /// A Modbus TCP slave with a register map and optional faults.
     Modbus(demo::SimArgs),
+    /// An S7-300/400 CPU on ISO-on-TCP: SZL lists, diagnostic buffer, read-var.
+    S7(demo::S7SimArgs),
 }
 
 #[derive(Subcommand)]
@@ -128,6 +130,9 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Sim {
             kind: SimKind::Modbus(args),
         } => outcome(demo::run_sim(args, wait_for_signal()).await),
+        Command::Sim {
+            kind: SimKind::S7(args),
+        } => outcome(demo::run_s7_sim(args, wait_for_signal()).await),
         Command::Bench {
             kind: BenchKind::Modbus(args),
         } => outcome(bench::run(args).await),

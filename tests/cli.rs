@@ -260,7 +260,7 @@ async fn run_with_an_invalid_config_exits_2_and_names_the_problem() {
 }
 
 #[tokio::test]
-async fn the_demo_serves_three_simulated_devices_and_stops_cleanly() {
+async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut demo = plcdiag()
         .args(["demo", "--listen", "127.0.0.1:0", "--database"])
@@ -276,21 +276,30 @@ async fn the_demo_serves_three_simulated_devices_and_stops_cleanly() {
         .unwrap_or_default()
         .to_owned();
     let http = reqwest::Client::new();
-    let body = common::wait_for("three devices online", LIMIT, || async {
+    let body = common::wait_for("five devices online", LIMIT, || async {
         let v: serde_json::Value = http.get(&url).send().await.ok()?.json().await.ok()?;
         let online = v["devices"]
             .as_array()?
             .iter()
             .filter(|d| d["health"]["state"] == "online")
             .count();
-        (online == 3).then_some(v)
+        (online == 5).then_some(v)
     })
     .await;
     let names: Vec<&str> = body["devices"]
         .as_array()
         .map(|d| d.iter().filter_map(|d| d["name"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(names, ["boiler-1", "packer-3", "chiller-2"]);
+    assert_eq!(
+        names,
+        ["boiler-1", "packer-3", "chiller-2", "press-cpu", "oven-cpu"]
+    );
+    let oven = &body["devices"][4];
+    assert_eq!(oven["status"]["cpu_mode"]["mode"], "RUN", "{oven}");
+    assert_eq!(
+        oven["status"]["identity"]["order_number"],
+        "6ES7 416-3XR05-0AB0"
+    );
     // The boiler's o2_trim tag sits on a refused address: shown bad, with the device's reason.
     let o2 = &body["devices"][0]["values"][3];
     assert_eq!(o2["quality"], "bad");
@@ -306,4 +315,82 @@ async fn the_demo_serves_three_simulated_devices_and_stops_cleanly() {
         .unwrap_or_else(|_| panic!("demo did not stop"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn probe_s7_reads_identity_mode_and_diagnostics_from_the_s7_simulator() {
+    let mut sim = plcdiag()
+        .args(["sim", "s7", "--listen", "127.0.0.1:0", "--stop"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (line, _lines) = line_with(&mut sim, "listening on").await;
+    let addr = line.rsplit(' ').next().unwrap_or_default().to_owned();
+    let out = plcdiag()
+        .args([
+            "probe",
+            &format!("s7://{addr}?rack=0&slot=2"),
+            "DB1.DBD0:REAL",
+            "DB9.DBW0",
+            "--json",
+        ])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let cpu = &v["cpu"];
+    assert_eq!(cpu["mode"]["mode"], "STOP", "{v}");
+    assert!(
+        cpu["identity"]["order_number"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("6ES7")),
+        "{v}"
+    );
+    assert_eq!(
+        cpu["diagnostic_buffer"][0]["event_id"], "0x4304",
+        "the STOP is the newest entry: {v}"
+    );
+    assert_eq!(cpu["values"][0]["value"], 21.5);
+    assert!(
+        cpu["values"][1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("0x0A")),
+        "{v}"
+    );
+
+    let text = plcdiag()
+        .args(["probe", &format!("s7://{addr}"), "--entries", "2"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Mode:        STOP"), "{text}");
+    assert!(
+        text.contains("0x4304  STOP caused by PG STOP operation"),
+        "{text}"
+    );
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = plcdiag()
+        .args(["probe", &format!("s7://{free}"), "--timeout", "500ms"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(3));
+    sigterm(&sim);
+    let status = tokio::time::timeout(LIMIT, sim.wait())
+        .await
+        .unwrap_or_else(|_| panic!("sim did not stop"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
 }

@@ -176,6 +176,16 @@ pub async fn run(cfg: Arc<DeviceConfig>, ctx: DeviceContext) {
                 let at = Utc::now();
                 let device = || ctx.name.clone();
                 for update in out.status {
+                    if let StatusUpdate::CpuMode(m) = &update {
+                        match m.mode.as_str() {
+                            "RUN" => {
+                                info!(device = %ctx.name, previous = m.previous.as_deref(), "CPU in RUN")
+                            }
+                            mode => {
+                                warn!(device = %ctx.name, previous = m.previous.as_deref(), "CPU in {mode}")
+                            }
+                        }
+                    }
                     ctx.hub
                         .publish(Observation::Status {
                             device: device(),

@@ -1,41 +1,19 @@
-//! `plcdiag probe`: connect to one device once, read, print what it answered.
-//!
-//! It goes through the same adapter as the gateway's polling, so what the probe shows is what
-//! the gateway would see.
+//! `plcdiag probe modbus://...`: through the same adapter as the gateway's polling, so what the
+//! probe shows is what the gateway would see.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::Args;
 use plcdiag_modbus::{Address, DataType, Encoding, Parity, PlanLimits, Point, SerialSettings};
 use serde_json::json;
 
+use super::ProbeArgs;
 use crate::config::{ModbusDevice, ModbusTransport, Scaling, parse_host_port};
 use crate::devices::ModbusPoller;
 use crate::model::Quality;
 
-/// `plcdiag probe` arguments.
-#[derive(Args, Debug)]
-pub struct ProbeArgs {
-    /// The device: `modbus://HOST[:PORT][?unit=N]` or
-    /// `modbus+rtu:///dev/ttyUSB0[?unit=N&baud=9600&parity=none&data_bits=8&stop_bits=1]`.
-    pub url: String,
-    /// What to read: `ADDRESS[:TYPE]`, e.g. `hr:0`, `hr:100:f32`, `ir:3:i16`, `coil:5`, `40001:u32`.
-    /// Default: holding registers hr:0 to hr:9.
-    pub points: Vec<String>,
-    /// Connect and response timeout.
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    /// Word order of 32/64-bit values: `high_first` or `low_first`.
-    #[arg(long, default_value = "high_first")]
-    pub word_order: String,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Runs the probe; `Ok(true)` when the device answered.
-pub async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
+/// Probes a Modbus device; `Ok(true)` when it answered.
+pub(super) async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
     let (transport, unit_id) = parse_url(&args.url)?;
     let word_order = args
         .word_order

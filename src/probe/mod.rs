@@ -1,0 +1,46 @@
+//! `plcdiag probe`: connect to one device once, read, print what it answered, in a form an
+//! engineer can paste into a fault report (`--json` for machines). Exit code 0 when the device
+//! answered, 3 when it did not.
+
+mod modbus;
+mod s7;
+
+use std::time::Duration;
+
+use clap::Args;
+
+/// `plcdiag probe` arguments.
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// The device: `modbus://HOST[:PORT][?unit=N]`,
+    /// `modbus+rtu:///dev/ttyUSB0[?unit=N&baud=9600&parity=none&data_bits=8&stop_bits=1]`, or
+    /// `s7://HOST[:PORT][?rack=0&slot=2&type=op&pdu=480]`.
+    pub url: String,
+    /// What to read. Modbus: `ADDRESS[:TYPE]`, e.g. `hr:0`, `hr:100:f32`, `coil:5`, `40001:u32`
+    /// (default hr:0 to hr:9). S7: STEP 7 addresses, e.g. `DB10.DBD4:REAL`, `MW20`, `I0.1`.
+    pub points: Vec<String>,
+    /// Connect and response timeout.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Modbus: word order of 32/64-bit values, `high_first` or `low_first`.
+    #[arg(long, default_value = "high_first")]
+    pub word_order: String,
+    /// S7: how many diagnostic-buffer entries to print, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub entries: u16,
+    /// Language of diagnostic texts: `en` or `zh` (简体中文).
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the probe; `Ok(true)` when the device answered, `Err` for a bad command line.
+pub async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
+    if args.url.starts_with("s7://") {
+        s7::run(args).await
+    } else {
+        modbus::run(args).await
+    }
+}
