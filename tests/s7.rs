@@ -25,6 +25,7 @@ async fn cpu() -> S7SimHandle {
         .db(10, &db10)
         .markers(&[0b0000_1000, 0, 0])
         .cycle_times(12, 3, 40)
+        .module(0, 4, 256)
         .spawn_tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap_or_else(|e| panic!("sim: {e}"))
@@ -130,6 +131,25 @@ async fn an_s7_cpu_shows_mode_identity_status_and_tag_values() {
         })
         .unwrap_or_default();
     assert_eq!(modes, ["RUN", "STOP"]);
+
+    // A module fault: the module status shows it and the buffer has the CPU's entry for it.
+    sim.set_module_fault(0, 4, true);
+    let dev = wait_for("module 4 faulty", LIMIT, || async {
+        let (_, d) = gw.get_json("/api/devices/cpu").await;
+        let faulty = d["status"]["modules"]
+            .as_array()?
+            .iter()
+            .any(|m| m["slot"] == 4 && m["error"] == true);
+        faulty.then_some(d)
+    })
+    .await;
+    assert_eq!(dev["last_diagnostic"]["event_id"], 0x3942, "{dev}");
+    assert_eq!(dev["last_diagnostic"]["entering"], true);
+    // Unchanged module status is not stored again at every status read.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (_, changes) = gw.get_json("/api/devices/cpu/status?kind=modules").await;
+    let n = changes["changes"].as_array().map_or(0, Vec::len);
+    assert_eq!(n, 2, "one row before the fault, one after: {changes}");
     gw.stop().await;
 }
 

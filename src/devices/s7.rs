@@ -82,6 +82,9 @@ pub struct S7Poller {
     /// The newest diagnostic record already reported.
     last_seen: Option<Vec<u8>>,
     last_mode: Option<CpuModeView>,
+    /// Protection and module status are published when they change, not every status read.
+    last_protection: Option<serde_json::Value>,
+    last_modules: Option<serde_json::Value>,
     last_status_at: Option<Instant>,
 }
 
@@ -95,6 +98,8 @@ impl S7Poller {
             offers: Offers::ALL,
             last_seen: resume,
             last_mode: None,
+            last_protection: None,
+            last_modules: None,
             last_status_at: None,
         }
     }
@@ -215,8 +220,10 @@ impl S7Poller {
             }))),
             Reply::Refused(r) => debug!(refusal = %r, "S7 CPU refused its identity"),
         }
-        // A new connection may have missed a mode change: publish the mode again.
+        // A new connection may have missed changes: publish the current state again.
         self.last_mode = None;
+        self.last_protection = None;
+        self.last_modules = None;
         self.last_status_at = None;
         Ok(client)
     }
@@ -288,20 +295,30 @@ impl S7Poller {
         }
         if self.offers.protection {
             match client.protection().await? {
-                Reply::Ok(p) => out.status.push(StatusUpdate::Protection(json!({
-                    "level": p.level,
-                    "parameterised_level": p.parameterised_level,
-                    "key_switch": format!("{:?}", p.key_switch),
-                    "password_set": p.password_set,
-                }))),
+                Reply::Ok(p) => {
+                    let v = json!({
+                        "level": p.level,
+                        "parameterised_level": p.parameterised_level,
+                        "key_switch": format!("{:?}", p.key_switch),
+                        "password_set": p.password_set,
+                    });
+                    if self.last_protection.as_ref() != Some(&v) {
+                        self.last_protection = Some(v.clone());
+                        out.status.push(StatusUpdate::Protection(v));
+                    }
+                }
                 Reply::Refused(r) => unsupported_changed |= refuse(&mut self.offers.protection, &r),
             }
         }
         if self.offers.modules {
             match client.module_status().await? {
-                Reply::Ok(modules) => out
-                    .status
-                    .push(StatusUpdate::Modules(modules_json(&modules))),
+                Reply::Ok(modules) => {
+                    let v = modules_json(&modules);
+                    if self.last_modules.as_ref() != Some(&v) {
+                        self.last_modules = Some(v.clone());
+                        out.status.push(StatusUpdate::Modules(v));
+                    }
+                }
                 Reply::Refused(r) => unsupported_changed |= refuse(&mut self.offers.modules, &r),
             }
         }
