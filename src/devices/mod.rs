@@ -67,7 +67,7 @@ pub enum Poller {
     /// A Modbus device.
     Modbus(ModbusPoller),
     /// A Siemens S7 CPU.
-    S7(S7Poller),
+    S7(Box<S7Poller>),
 }
 
 impl Poller {
@@ -78,7 +78,7 @@ impl Poller {
             DeviceKind::Modbus(m) => {
                 Self::Modbus(ModbusPoller::new(m.clone(), scaling, cfg.poll.timeout))
             }
-            DeviceKind::S7(s) => Self::S7(S7Poller::new(s.clone(), scaling, resume)),
+            DeviceKind::S7(s) => Self::S7(Box::new(S7Poller::new(s.clone(), scaling, resume))),
         }
     }
 
