@@ -96,87 +96,10 @@ async fn check_config_reports_every_problem_with_file_line_and_column_and_exits_
 }
 
 #[tokio::test]
-async fn probe_reads_a_simulator_and_exits_0_and_exits_3_when_nothing_answers() {
-    let mut sim = plcdiag()
-        .args([
-            "sim",
-            "modbus",
-            "--listen",
-            "127.0.0.1:0",
-            "--registers",
-            "20",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (line, _lines) = line_with(&mut sim, "listening on").await;
-    let addr = line.rsplit(' ').next().unwrap_or_default().to_owned();
-
-    let out = plcdiag()
-        .args([
-            "probe",
-            &format!("modbus://{addr}?unit=1"),
-            "hr:3",
-            "coil:1",
-            "hr:19",
-            "--json",
-        ])
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(v["answered"], true);
-    assert_eq!(
-        v["values"][0]["value"], 3.0,
-        "hr:3 holds its own address: {v}"
-    );
-    assert_eq!(
-        v["values"][1]["value"], 0.0,
-        "coils alternate from true at 0: {v}"
-    );
-    assert_eq!(v["values"][2]["value"], 19.0);
-
-    // A port nobody listens on: bind one, note it, close it.
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = plcdiag()
-        .args(["probe", &format!("modbus://{free}"), "--timeout", "500ms"])
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no answer"));
-
-    let out = plcdiag()
-        .args(["probe", "ftp://x"])
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.status.code(), Some(2));
-    sigterm(&sim);
-    let status = tokio::time::timeout(LIMIT, sim.wait())
-        .await
-        .unwrap_or_else(|_| panic!("sim did not stop"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.success());
-}
-
-#[tokio::test]
 async fn run_stops_on_sigterm_with_exit_0_and_flushes_history_and_logs_json() {
     let sim = common::modbus_sim().await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let listen = nothing_listening();
     let config = format!(
         "[gateway]\nlisten = \"{listen}\"\ndatabase = \"h.db\"\n{}",
         common::modbus_device("plc", &sim, "interval = \"50ms\"")
@@ -309,43 +232,109 @@ async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
             .is_some_and(|r| r.contains("Illegal Data Address (0x02)")),
         "{o2}"
     );
-    sigterm(&demo);
-    let status = tokio::time::timeout(LIMIT, demo.wait())
-        .await
-        .unwrap_or_else(|_| panic!("demo did not stop"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(status.code(), Some(0));
+    stop(demo).await;
 }
 
-#[tokio::test]
-async fn probe_s7_reads_identity_mode_and_diagnostics_from_the_s7_simulator() {
+/// Starts `plcdiag sim ARGS` on a free port; returns the child and the address it printed.
+async fn start_sim(args: &[&str]) -> (Child, String) {
     let mut sim = plcdiag()
-        .args(["sim", "s7", "--listen", "127.0.0.1:0", "--stop"])
+        .arg("sim")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let (line, _lines) = line_with(&mut sim, "listening on").await;
     let addr = line.rsplit(' ').next().unwrap_or_default().to_owned();
+    (sim, addr)
+}
+
+/// Stops a child with SIGTERM and checks it exits 0.
+async fn stop(mut child: Child) {
+    sigterm(&child);
+    let status = tokio::time::timeout(LIMIT, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("no exit after SIGTERM"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}");
+}
+
+/// Runs `plcdiag probe ARGS`; returns the exit code and stdout.
+async fn probe(args: &[&str]) -> (Option<i32>, String) {
     let out = plcdiag()
-        .args([
-            "probe",
-            &format!("s7://{addr}?rack=0&slot=2"),
-            "DB1.DBD0:REAL",
-            "DB9.DBW0",
-            "--json",
-        ])
+        .arg("probe")
+        .args(args)
         .output()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
+    (
         out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// An address nothing listens on: bind a port, note it, close it.
+fn nothing_listening() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("probe output is not JSON ({e}): {stdout}"))
+}
+
+#[tokio::test]
+async fn probe_reads_a_simulator_and_exits_0_and_exits_3_when_nothing_answers() {
+    let (sim, addr) = start_sim(&["modbus", "--registers", "20"]).await;
+    let (code, out) = probe(&[
+        &format!("modbus://{addr}?unit=1"),
+        "hr:3",
+        "coil:1",
+        "hr:19",
+        "--json",
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    let v = json(&out);
+    assert_eq!(v["answered"], true);
+    assert_eq!(
+        v["values"][0]["value"], 3.0,
+        "hr:3 holds its own address: {v}"
     );
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        v["values"][1]["value"], 0.0,
+        "coils alternate from true at 0: {v}"
+    );
+    assert_eq!(v["values"][2]["value"], 19.0);
+
+    let (code, out) = probe(&[
+        &format!("modbus://{}", nothing_listening()),
+        "--timeout",
+        "500ms",
+    ])
+    .await;
+    assert_eq!(code, Some(3));
+    assert!(out.contains("no answer"), "{out}");
+    let (code, _) = probe(&["ftp://x"]).await;
+    assert_eq!(code, Some(2));
+    stop(sim).await;
+}
+
+#[tokio::test]
+async fn probe_s7_reads_identity_mode_and_diagnostics_from_the_s7_simulator() {
+    let (sim, addr) = start_sim(&["s7", "--stop"]).await;
+    let (code, out) = probe(&[
+        &format!("s7://{addr}?rack=0&slot=2"),
+        "DB1.DBD0:REAL",
+        "DB9.DBW0",
+        "--json",
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    let v = json(&out);
     let cpu = &v["cpu"];
     assert_eq!(cpu["mode"]["mode"], "STOP", "{v}");
     assert!(
@@ -366,31 +355,19 @@ async fn probe_s7_reads_identity_mode_and_diagnostics_from_the_s7_simulator() {
         "{v}"
     );
 
-    let text = plcdiag()
-        .args(["probe", &format!("s7://{addr}"), "--entries", "2"])
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let text = String::from_utf8_lossy(&text.stdout);
+    let (_, text) = probe(&[&format!("s7://{addr}"), "--entries", "2"]).await;
     assert!(text.contains("Mode:        STOP"), "{text}");
     assert!(
         text.contains("0x4304  STOP caused by PG STOP operation"),
         "{text}"
     );
 
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = plcdiag()
-        .args(["probe", &format!("s7://{free}"), "--timeout", "500ms"])
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.status.code(), Some(3));
-    sigterm(&sim);
-    let status = tokio::time::timeout(LIMIT, sim.wait())
-        .await
-        .unwrap_or_else(|_| panic!("sim did not stop"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.success());
+    let (code, _) = probe(&[
+        &format!("s7://{}", nothing_listening()),
+        "--timeout",
+        "500ms",
+    ])
+    .await;
+    assert_eq!(code, Some(3));
+    stop(sim).await;
 }
