@@ -1,11 +1,12 @@
 //! `plcdiag demo` and `plcdiag sim`: the gateway against built-in simulated devices.
 //!
-//! The demo starts Modbus simulators on loopback ports, writes a config for them (parsed by
-//! the same code as any config file), and runs the gateway. A scenario task makes the plant
-//! move: temperatures drift, a counter counts, a pump cycles, one tag answers with a Modbus
-//! exception, and the chiller stops answering for 25 s of every minute (from 20 s after
-//! start), so it goes offline, is demoted, and comes back. The S7 and MELSEC/CC-Link
-//! simulators join when their drivers land.
+//! The demo starts Modbus simulators and S7 CPU simulators on loopback ports, writes a config
+//! for them (parsed by the same code as any config file), and runs the gateway. A scenario task
+//! makes the plant move: temperatures drift, a counter counts, a pump cycles, one tag answers
+//! with a Modbus exception; every minute the press CPU's I/O module fails and returns, the
+//! chiller stops answering for 25 s (offline, demoted, back), and the oven CPU goes to STOP and
+//! back to RUN, each change written to its diagnostic buffer. The MELSEC/CC-Link simulator
+//! joins when its driver lands.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

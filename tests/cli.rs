@@ -67,7 +67,7 @@ async fn check_config_accepts_the_example_and_exits_0() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (2 devices"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (3 devices"));
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use plcdiag_modbus::{
     Address, ByteOrder, DataType, Encoding, Parity, PlanLimits, Point, SerialSettings, Table,
     WordOrder,
 };
-use plcdiag_s7::{ConnectOptions as S7ConnectOptions, VarAddress};
+use plcdiag_s7::{ConnectOptions as S7ConnectOptions, VarAddress, VarType};
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -737,6 +737,13 @@ impl Checker<'_> {
         let mut addresses = Vec::new();
         for t in &raw.tags {
             match t.address.get_ref().parse::<VarAddress>() {
+                Ok(a) if matches!(a.var_type, VarType::String(_) | VarType::Char) => self.error(
+                    Some(t.address.span()),
+                    format!(
+                        "device `{name}`, tag `{}`: text values (CHAR, STRING) cannot be tags yet; tags are numbers or bits",
+                        t.name.get_ref()
+                    ),
+                ),
                 Ok(a) => addresses.push(a),
                 Err(e) => self.error(
                     Some(t.address.span()),

@@ -363,3 +363,12 @@ fn bad_s7_tag_addresses_and_limits_are_reported() {
     assert_eq!(lines, vec![5, 6, 9], "{p:#?}");
     assert!(p[2].message.contains("tag `t`"), "{}", p[2].message);
 }
+
+#[test]
+fn text_s7_tags_are_refused_until_tags_can_hold_text() {
+    let p = errors(
+        "[[devices]]\nname = \"cpu\"\nkind = \"s7\"\naddress = \"h\"\n[[devices.tags]]\nname = \"t\"\naddress = \"DB1.DBB0:STRING[10]\"\n",
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].message.contains("text values"), "{}", p[0].message);
+}

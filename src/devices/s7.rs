@@ -150,6 +150,11 @@ impl S7Poller {
 
         if self.cfg.diagnostics && self.offers.diagnostics {
             out.diagnostics = self.new_diagnostics().await?;
+            if !self.offers.diagnostics {
+                // The CPU said it has no diagnostic buffer after all.
+                out.status
+                    .push(StatusUpdate::Unsupported(self.offers.unsupported()));
+            }
         }
 
         let due = self

@@ -294,6 +294,17 @@ fn parse_url(url: &str) -> anyhow::Result<(String, u16, ConnectOptions)> {
             ),
         }
     }
+    // The same limits as the config file (docs/CONFIG.md), so a probe tests what a config would use.
+    if o.rack > 7 || o.slot > 31 {
+        bail!(
+            "rack must be 0 to 7 and slot 0 to 31 (got rack {}, slot {})",
+            o.rack,
+            o.slot
+        );
+    }
+    if !(240..=960).contains(&o.pdu_size) {
+        bail!("pdu must be 240 to 960 (got {})", o.pdu_size);
+    }
     Ok((host, port, o))
 }
 
@@ -315,5 +326,7 @@ mod tests {
         assert_eq!((p, o.remote_tsap), (1102, Some(0x0200)));
         assert!(parse_url("s7://plc?slot=x").is_err());
         assert!(parse_url("s7://plc?speed=1").is_err());
+        assert!(parse_url("s7://plc?rack=9").is_err());
+        assert!(parse_url("s7://plc?pdu=100").is_err());
     }
 }
