@@ -230,6 +230,13 @@ pub enum StatusUpdate {
     Modules(serde_json::Value),
     /// Diagnostics this device does not offer (shown as "unsupported", not as errors).
     Unsupported(Vec<String>),
+    /// A field network hosted by the device (e.g. a CC-Link master): its station map.
+    Network {
+        /// The network's configured name.
+        name: String,
+        /// Line state, stations with their state and causes, link scan time.
+        status: serde_json::Value,
+    },
 }
 
 impl StatusUpdate {
@@ -240,6 +247,9 @@ impl StatusUpdate {
             Self::Identity(v) | Self::Protection(v) | Self::Modules(v) => Ok(v.clone()),
             Self::CycleTimes(v) => serde_json::to_value(v),
             Self::Unsupported(v) => serde_json::to_value(v),
+            Self::Network { name, status } => {
+                Ok(serde_json::json!({ "name": name, "status": status }))
+            }
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -253,6 +263,7 @@ impl StatusUpdate {
             Self::CycleTimes(_) => "cycle_times",
             Self::Modules(_) => "modules",
             Self::Unsupported(_) => "unsupported",
+            Self::Network { .. } => "network",
         }
     }
 }
@@ -278,6 +289,9 @@ pub struct DeviceStatus {
     /// Unsupported diagnostics.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unsupported: Vec<String>,
+    /// Field networks hosted by the device, by name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub networks: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl DeviceStatus {
@@ -290,6 +304,9 @@ impl DeviceStatus {
             StatusUpdate::CycleTimes(c) => self.cycle_times = Some(c.clone()),
             StatusUpdate::Modules(v) => self.modules = Some(v.clone()),
             StatusUpdate::Unsupported(u) => self.unsupported = u.clone(),
+            StatusUpdate::Network { name, status } => {
+                self.networks.insert(name.clone(), status.clone());
+            }
         }
     }
 }

@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use plcdiag_melsec::{
+    CcLinkMaster, ConnectOptions as McConnectOptions, LinkScanMap, NetworkKind, StationConfig,
+    TagAddress,
+};
 use plcdiag_modbus::{
     Address, ByteOrder, DataType, Encoding, Parity, PlanLimits, Point, SerialSettings, Table,
     WordOrder,
@@ -87,6 +91,7 @@ impl DeviceConfig {
         match self.kind {
             DeviceKind::Modbus(_) => "modbus",
             DeviceKind::S7(_) => "s7",
+            DeviceKind::Melsec(_) => "melsec",
         }
     }
 }
@@ -151,6 +156,25 @@ pub enum DeviceKind {
     Modbus(ModbusDevice),
     /// A Siemens S7 CPU.
     S7(S7Device),
+    /// A Mitsubishi MELSEC PLC, possibly hosting CC-Link masters.
+    Melsec(MelsecDevice),
+}
+
+/// A Mitsubishi MELSEC PLC reached over MC protocol.
+#[derive(Debug, Clone)]
+pub struct MelsecDevice {
+    /// Host name or IP address.
+    pub host: String,
+    /// The MC protocol port set in the PLC.
+    pub port: u16,
+    /// Frame, transport, route, series, timeout.
+    pub options: McConnectOptions,
+    /// The CC-Link masters it hosts.
+    pub masters: Vec<CcLinkMaster>,
+    /// One address per tag, in tag order.
+    pub addresses: Vec<TagAddress>,
+    /// How often the network status is stored even when unchanged (link scan trend).
+    pub status_interval: Duration,
 }
 
 /// A Siemens S7 CPU.
@@ -606,6 +630,7 @@ impl Checker<'_> {
         let kind = match raw.kind.get_ref() {
             RawKind::Modbus => DeviceKind::Modbus(self.modbus(&raw, &name)?),
             RawKind::S7 => DeviceKind::S7(self.s7(&raw, &name, poll.timeout)?),
+            RawKind::Melsec => DeviceKind::Melsec(self.melsec(&raw, &name, poll.timeout)?),
         };
         Some(DeviceConfig {
             name: name.into(),
@@ -619,38 +644,81 @@ impl Checker<'_> {
 
     /// Keys that belong to another device kind are errors, not silently ignored.
     fn reject_keys_of_other_kinds(&mut self, raw: &RawDevice, name: &str) {
-        let span = |s: &Option<Spanned<_>>| s.as_ref().map(|v: &Spanned<_>| v.span());
-        let modbus_keys = [
-            ("unit_id", raw.unit_id.as_ref().map(Spanned::span)),
-            ("baud_rate", raw.baud_rate.as_ref().map(Spanned::span)),
-            ("parity", span(&raw.parity)),
-            ("data_bits", raw.data_bits.as_ref().map(Spanned::span)),
-            ("stop_bits", raw.stop_bits.as_ref().map(Spanned::span)),
-            ("max_gap", raw.max_gap.map(|_| raw.name.span())),
+        use RawKind::{Melsec, Modbus, S7};
+        let whole = Some(raw.name.span());
+        let keys: [(&str, RawKind, Option<Range<usize>>); 21] = [
+            ("unit_id", Modbus, raw.unit_id.as_ref().map(Spanned::span)),
+            (
+                "baud_rate",
+                Modbus,
+                raw.baud_rate.as_ref().map(Spanned::span),
+            ),
+            ("parity", Modbus, raw.parity.as_ref().map(Spanned::span)),
+            (
+                "data_bits",
+                Modbus,
+                raw.data_bits.as_ref().map(Spanned::span),
+            ),
+            (
+                "stop_bits",
+                Modbus,
+                raw.stop_bits.as_ref().map(Spanned::span),
+            ),
+            ("max_gap", Modbus, raw.max_gap.and(whole.clone())),
+            ("rack", S7, raw.rack.as_ref().map(Spanned::span)),
+            ("slot", S7, raw.slot.as_ref().map(Spanned::span)),
+            (
+                "connection_type",
+                S7,
+                raw.connection_type.as_ref().map(Spanned::span),
+            ),
+            ("local_tsap", S7, raw.local_tsap.as_ref().map(Spanned::span)),
+            (
+                "remote_tsap",
+                S7,
+                raw.remote_tsap.as_ref().map(Spanned::span),
+            ),
+            ("pdu_size", S7, raw.pdu_size.as_ref().map(Spanned::span)),
+            ("diagnostics", S7, raw.diagnostics.and(whole.clone())),
+            (
+                "transport",
+                Melsec,
+                raw.transport.as_ref().map(Spanned::span),
+            ),
+            ("frame", Melsec, raw.frame.as_ref().map(Spanned::span)),
+            ("series", Melsec, raw.series.as_ref().map(Spanned::span)),
+            ("network", Melsec, raw.network.and(whole.clone())),
+            ("pc_number", Melsec, raw.pc_number.and(whole.clone())),
+            ("module_io", Melsec, raw.module_io.and(whole.clone())),
+            ("cclink", Melsec, raw.cclink.first().map(|c| c.name.span())),
+            (
+                "status_interval",
+                S7,
+                raw.status_interval.as_ref().map(Spanned::span),
+            ),
         ];
-        let s7_keys = [
-            ("rack", raw.rack.as_ref().map(Spanned::span)),
-            ("slot", raw.slot.as_ref().map(Spanned::span)),
-            ("connection_type", span(&raw.connection_type)),
-            ("local_tsap", raw.local_tsap.as_ref().map(Spanned::span)),
-            ("remote_tsap", raw.remote_tsap.as_ref().map(Spanned::span)),
-            ("pdu_size", raw.pdu_size.as_ref().map(Spanned::span)),
-            ("diagnostics", raw.diagnostics.map(|_| raw.name.span())),
-            ("status_interval", span(&raw.status_interval)),
-        ];
-        let (foreign, owner) = match raw.kind.get_ref() {
-            RawKind::Modbus => (&s7_keys[..], "s7"),
-            RawKind::S7 => (&modbus_keys[..], "modbus"),
-        };
-        for (key, at) in foreign {
-            if at.is_some() {
+        let kind = *raw.kind.get_ref();
+        for (key, owner, span) in keys {
+            // status_interval is shared by S7 and MELSEC.
+            let shared = key == "status_interval" && kind == Melsec;
+            if span.is_some() && owner != kind && !shared {
+                let owner = match owner {
+                    Modbus => "modbus",
+                    S7 => "s7",
+                    Melsec => "melsec",
+                };
                 self.error(
-                    at.clone(),
+                    span,
                     format!("device `{name}`: {key} applies to kind = \"{owner}\" only"),
                 );
             }
         }
-        if *raw.kind.get_ref() == RawKind::S7 {
+        let example = match kind {
+            Modbus => return,
+            S7 => "S7 tags carry their type in the address, e.g. \"DB10.DBD4:REAL\"",
+            Melsec => "MELSEC tags carry their type in the address, e.g. \"D100:INT\"",
+        };
+        {
             for t in &raw.tags {
                 for (key, at) in [
                     ("type", t.data_type.as_ref().map(Spanned::span)),
@@ -661,7 +729,7 @@ impl Checker<'_> {
                         self.error(
                             at,
                             format!(
-                                "device `{name}`, tag `{}`: {key} applies to Modbus tags; S7 tags carry their type in the address, e.g. \"DB10.DBD4:REAL\"",
+                                "device `{name}`, tag `{}`: {key} applies to Modbus tags; {example}",
                                 t.name.get_ref()
                             ),
                         );
@@ -669,6 +737,196 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    fn melsec(&mut self, raw: &RawDevice, name: &str, timeout: Duration) -> Option<MelsecDevice> {
+        let before = self.problems.len();
+        let addr = raw.address.get_ref().trim();
+        let addr_span = Some(raw.address.span());
+        let (host, port) = match addr.rsplit_once(':').map(|(_, p)| p.parse::<u16>()) {
+            Some(Ok(_)) => match parse_host_port(addr.strip_prefix("mc://").unwrap_or(addr), 0) {
+                Ok(hp) => hp,
+                Err(why) => {
+                    self.error(
+                        addr_span,
+                        format!("device `{name}`: bad address {addr:?}: {why}"),
+                    );
+                    (String::new(), 0)
+                }
+            },
+            _ => {
+                self.error(
+                    addr_span,
+                    format!(
+                        "device `{name}`: address {addr:?} needs the MC protocol port set in the PLC, e.g. \"192.168.3.39:5007\""
+                    ),
+                );
+                (String::new(), 0)
+            }
+        };
+        let mut options = McConnectOptions {
+            timeout,
+            ..McConnectOptions::default()
+        };
+        macro_rules! choice {
+            ($field:ident, $what:literal) => {
+                if let Some(v) = &raw.$field {
+                    match v.get_ref().parse() {
+                        Ok(x) => options.$field = x,
+                        Err(_) => self.error(
+                            Some(v.span()),
+                            format!("device `{name}`: {} must be {}", stringify!($field), $what),
+                        ),
+                    }
+                }
+            };
+        }
+        choice!(transport, "\"tcp\" or \"udp\"");
+        choice!(frame, "\"3e\" or \"4e\"");
+        choice!(series, "\"q\", \"l\" or \"iq-r\"");
+        options.route.network = raw.network.unwrap_or(options.route.network);
+        options.route.station = raw.pc_number.unwrap_or(options.route.station);
+        options.route.module_io = raw.module_io.unwrap_or(options.route.module_io);
+        let status_interval = self.duration(
+            &raw.status_interval,
+            &format!("device `{name}`: status_interval"),
+            DEFAULT_STATUS_INTERVAL,
+        );
+        let mut masters = Vec::new();
+        let mut names: HashMap<String, ()> = HashMap::new();
+        for c in &raw.cclink {
+            if names.insert(c.name.get_ref().clone(), ()).is_some() {
+                self.error(
+                    Some(c.name.span()),
+                    format!("device `{name}`: duplicate CC-Link network name"),
+                );
+            }
+            if let Some(m) = self.cclink(c, name) {
+                masters.push(m);
+            }
+        }
+        let mut addresses = Vec::new();
+        for t in &raw.tags {
+            match t.address.get_ref().parse::<TagAddress>() {
+                Ok(a) => addresses.push(a),
+                Err(e) => self.error(
+                    Some(t.address.span()),
+                    format!("device `{name}`, tag `{}`: {e}", t.name.get_ref()),
+                ),
+            }
+        }
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(MelsecDevice {
+            host,
+            port,
+            options,
+            masters,
+            addresses,
+            status_interval,
+        })
+    }
+
+    fn cclink(&mut self, raw: &raw::RawCcLink, device: &str) -> Option<CcLinkMaster> {
+        let net = raw.name.get_ref();
+        let kind = match &raw.kind {
+            None => NetworkKind::CcLink,
+            Some(k) => match k.get_ref().parse() {
+                Ok(k) => k,
+                Err(_) => {
+                    self.error(
+                        Some(k.span()),
+                        format!("device `{device}`, CC-Link `{net}`: kind must be \"cc-link\" or \"cc-link-ie-field\""),
+                    );
+                    return None;
+                }
+            },
+        };
+        let mut master = CcLinkMaster::new(net.clone(), kind);
+        master.sb_base = raw.sb_base.unwrap_or(0);
+        master.sw_base = raw.sw_base.unwrap_or(0);
+        let max = master.map.max_stations;
+        let mut taken: HashMap<u8, u8> = HashMap::new();
+        for s in &raw.stations {
+            let number = *s.number.get_ref();
+            let occupies = s.occupies.as_ref().map_or(1, |o| *o.get_ref());
+            if !(1..=4).contains(&occupies) {
+                let span = s.occupies.as_ref().map(Spanned::span);
+                self.error(
+                    span,
+                    format!("device `{device}`, CC-Link `{net}`: occupies must be 1 to 4"),
+                );
+                continue;
+            }
+            let last = u16::from(number) + u16::from(occupies) - 1;
+            if number == 0 || last > u16::from(max) {
+                self.error(
+                    Some(s.number.span()),
+                    format!("device `{device}`, CC-Link `{net}`: station {number} occupying {occupies} does not fit in 1 to {max}"),
+                );
+                continue;
+            }
+            for n in number..=number.saturating_add(occupies - 1) {
+                if let Some(first) = taken.insert(n, number) {
+                    self.error(
+                        Some(s.number.span()),
+                        format!("device `{device}`, CC-Link `{net}`: station number {n} is also taken by station {first}"),
+                    );
+                }
+            }
+            master.stations.push(StationConfig {
+                number,
+                occupies,
+                name: s
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("station {number}")),
+                model: s.model.clone(),
+                reserved: s.reserved.unwrap_or(false),
+            });
+        }
+        if let Some(m) = &raw.map {
+            let map = &mut master.map;
+            if let Some(v) = m.data_link_status {
+                map.data_link_status = v;
+            }
+            let optional = [
+                (m.watchdog_status, &mut map.watchdog_status),
+                (m.fuse_status, &mut map.fuse_status),
+                (m.switch_change_status, &mut map.switch_change_status),
+                (m.overlap_status, &mut map.overlap_status),
+                (
+                    m.parameter_mismatch_status,
+                    &mut map.parameter_mismatch_status,
+                ),
+                (m.reserved_stations, &mut map.reserved_stations),
+                (m.error_invalid_stations, &mut map.error_invalid_stations),
+                (m.line_status_word, &mut map.line_status_word),
+                (m.retry_counters, &mut map.retry_counters),
+            ];
+            for (set, field) in optional {
+                if set.is_some() {
+                    *field = set;
+                }
+            }
+            if m.link_scan_current.is_some()
+                || m.link_scan_min.is_some()
+                || m.link_scan_max.is_some()
+            {
+                let base = map.link_scan.unwrap_or(LinkScanMap {
+                    current: 0,
+                    min: 0,
+                    max: 0,
+                });
+                map.link_scan = Some(LinkScanMap {
+                    current: m.link_scan_current.unwrap_or(base.current),
+                    min: m.link_scan_min.unwrap_or(base.min),
+                    max: m.link_scan_max.unwrap_or(base.max),
+                });
+            }
+        }
+        Some(master)
     }
 
     fn s7(&mut self, raw: &RawDevice, name: &str, timeout: Duration) -> Option<S7Device> {

@@ -45,6 +45,8 @@ pub enum RawKind {
     Modbus,
     /// Siemens S7-300/400 (and S7-1200/1500 with PUT/GET) over ISO-on-TCP.
     S7,
+    /// Mitsubishi MELSEC over MC protocol (SLMP), with the CC-Link masters it hosts.
+    Melsec,
 }
 
 /// `[[devices]]`: one polled device.
@@ -53,10 +55,12 @@ pub enum RawKind {
 pub struct RawDevice {
     /// Unique name, used in the API, the UI and the history.
     pub name: Spanned<String>,
-    /// Device kind: `"modbus"` or `"s7"`.
+    /// Device kind: `"modbus"`, `"s7"` or `"melsec"`.
     pub kind: Spanned<RawKind>,
     /// Where the device is. Modbus: `"tcp://HOST[:PORT]"` (port 502 by default), `"HOST:PORT"`,
     /// or `"rtu:///dev/ttyUSB0"` for a serial line. S7: `"HOST[:PORT]"` (port 102 by default).
+    /// MELSEC: `"HOST:PORT"`, the port set for MC protocol in the PLC's Ethernet parameters
+    /// (there is no standard port, so it must be given).
     pub address: Spanned<String>,
     /// `false` keeps the device in the file but does not poll it. Default `true`.
     pub enabled: Option<bool>,
@@ -97,8 +101,24 @@ pub struct RawDevice {
     /// Default `true`.
     pub diagnostics: Option<bool>,
     /// S7: how often the slower status (cycle times, protection, module status) is read.
+    /// MELSEC: how often the link scan time is stored even when the station map is unchanged.
     /// Default `"10s"`.
     pub status_interval: Option<Spanned<String>>,
+    /// MELSEC: `"tcp"` (default) or `"udp"`.
+    pub transport: Option<Spanned<String>>,
+    /// MELSEC: `"3e"` (default) or `"4e"` frames.
+    pub frame: Option<Spanned<String>>,
+    /// MELSEC: CPU series `"q"` (default), `"l"` or `"iq-r"` (device codes, error code format).
+    pub series: Option<Spanned<String>>,
+    /// MELSEC: network number of the route. Default 0 (the connected station).
+    pub network: Option<u8>,
+    /// MELSEC: PC number of the route. Default 0xFF (the connected station).
+    pub pc_number: Option<u8>,
+    /// MELSEC: request destination module I/O number. Default 0x03FF (the own CPU).
+    pub module_io: Option<u16>,
+    /// MELSEC: the CC-Link masters this PLC hosts.
+    #[serde(default)]
+    pub cclink: Vec<RawCcLink>,
     /// The values to read.
     #[serde(default)]
     pub tags: Vec<RawTag>,
@@ -136,4 +156,75 @@ pub struct RawTag {
     /// History: store a sample at least this often even without change. Overrides
     /// `defaults.max_interval`.
     pub max_interval: Option<Spanned<String>>,
+}
+
+/// `[[devices.cclink]]`: a CC-Link master module hosted by a MELSEC PLC, read through the link
+/// special relays (SB) and registers (SW) that the PLC refreshes into its own devices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCcLink {
+    /// Name of the network, e.g. `"line 3"`.
+    pub name: Spanned<String>,
+    /// `"cc-link"` (QJ61BT11N-style master, default) or `"cc-link-ie-field"`.
+    pub kind: Option<Spanned<String>>,
+    /// First SB device the master's link special relays are refreshed to (e.g. `0x0000` for
+    /// SB0000, `0x0200` for SB0200), as set in the PLC's network parameters. Default 0.
+    pub sb_base: Option<u32>,
+    /// First SW device the master's link special registers are refreshed to. Default 0.
+    pub sw_base: Option<u32>,
+    /// The stations on the network. Empty: every station number the master reports.
+    #[serde(default)]
+    pub stations: Vec<RawStation>,
+    /// Site overrides of SB/SW offsets (relative to the bases), for the entries the reference
+    /// marks unconfirmed: see docs/CONFIG.md for the keys and defaults.
+    pub map: Option<RawRegisterMap>,
+}
+
+/// `[[devices.cclink.stations]]`: one slave station.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStation {
+    /// Station number, 1 to 64.
+    pub number: Spanned<u8>,
+    /// Station numbers the device occupies, 1 to 4. Default 1.
+    pub occupies: Option<Spanned<u8>>,
+    /// Name shown in the station map, e.g. `"valve terminal V3"`.
+    pub name: Option<String>,
+    /// Model, e.g. `"AJ65SBTB1-16D"` (selects the troubleshooting hints).
+    pub model: Option<String>,
+    /// A reserved station: configured in the master's parameters but not installed yet.
+    pub reserved: Option<bool>,
+}
+
+/// `[devices.cclink.map]`: SB/SW offsets relative to the refresh bases. Unset keys keep the
+/// defaults of the network kind.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegisterMap {
+    /// SW offset of the data-link status bitmap (1 = station faulty). CC-Link: 0x80 (confirmed).
+    pub data_link_status: Option<u32>,
+    /// SW offset of the watchdog-error bitmap.
+    pub watchdog_status: Option<u32>,
+    /// SW offset of the fuse-blown bitmap.
+    pub fuse_status: Option<u32>,
+    /// SW offset of the switch-changed bitmap.
+    pub switch_change_status: Option<u32>,
+    /// SW offset of the station-number-overlap bitmap.
+    pub overlap_status: Option<u32>,
+    /// SW offset of the loading/parameter-mismatch bitmap.
+    pub parameter_mismatch_status: Option<u32>,
+    /// SW offset of the reserved-station bitmap.
+    pub reserved_stations: Option<u32>,
+    /// SW offset of the error-invalid-station bitmap.
+    pub error_invalid_stations: Option<u32>,
+    /// SW offset of the line status word.
+    pub line_status_word: Option<u32>,
+    /// SW offset of the current link scan time.
+    pub link_scan_current: Option<u32>,
+    /// SW offset of the minimum link scan time.
+    pub link_scan_min: Option<u32>,
+    /// SW offset of the maximum link scan time.
+    pub link_scan_max: Option<u32>,
+    /// SW offset of the first retry counter.
+    pub retry_counters: Option<u32>,
 }

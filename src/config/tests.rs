@@ -191,7 +191,7 @@ colour = "red"
     assert_eq!(lines, vec![3, 4, 10, 14, 21], "{p:#?}");
     assert!(
         p[3].message
-            .contains("unknown variant `profinet`, expected `modbus` or `s7`"),
+            .contains("unknown variant `profinet`, expected one of `modbus`, `s7`, `melsec`"),
         "{}",
         p[3].message
     );
@@ -371,4 +371,82 @@ fn text_s7_tags_are_refused_until_tags_can_hold_text() {
     );
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].message.contains("text values"), "{}", p[0].message);
+}
+
+#[test]
+fn a_melsec_device_takes_transport_frame_route_and_cclink_masters() {
+    let text = r#"
+[[devices]]
+name = "plc"
+kind = "melsec"
+address = "192.168.3.39:5007"
+transport = "udp"
+frame = "4e"
+series = "l"
+pc_number = 0xFF
+
+[[devices.cclink]]
+name = "line 3"
+sb_base = 0x200
+sw_base = 0x200
+
+[[devices.cclink.stations]]
+number = 1
+model = "AJ65SBTB1-16D"
+
+[[devices.cclink.stations]]
+number = 3
+occupies = 4
+name = "inverter"
+
+[devices.cclink.map]
+link_scan_current = 0x6E
+
+[[devices.tags]]
+name = "count"
+address = "D100:INT"
+"#;
+    let cfg = parse(text, Path::new(".")).unwrap_or_else(|p| panic!("{p:?}"));
+    let DeviceKind::Melsec(m) = &cfg.devices[0].kind else {
+        panic!("melsec expected")
+    };
+    assert_eq!((m.host.as_str(), m.port), ("192.168.3.39", 5007));
+    assert_eq!(m.options.transport, plcdiag_melsec::Transport::Udp);
+    assert_eq!(m.options.frame, plcdiag_melsec::FrameKind::E4);
+    assert_eq!(m.options.series, plcdiag_melsec::Series::L);
+    let master = &m.masters[0];
+    assert_eq!((master.sb_base, master.sw_base), (0x200, 0x200));
+    assert_eq!(master.stations.len(), 2);
+    assert_eq!(master.stations[0].name, "station 1");
+    assert_eq!(master.stations[1].occupies, 4);
+    assert_eq!(master.map.link_scan.map(|l| l.current), Some(0x6E));
+    assert_eq!(m.addresses.len(), 1);
+}
+
+#[test]
+fn melsec_needs_a_port_and_station_numbers_that_fit_without_overlap() {
+    let text = "[[devices]]\nname = \"plc\"\nkind = \"melsec\"\naddress = \"plc\"\n\
+                [[devices.cclink]]\nname = \"n\"\n\
+                [[devices.cclink.stations]]\nnumber = 3\noccupies = 2\n\
+                [[devices.cclink.stations]]\nnumber = 4\n\
+                [[devices.cclink.stations]]\nnumber = 63\noccupies = 4\n";
+    let p = errors(text);
+    let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![4, 11, 13], "{p:#?}");
+    assert!(
+        p[0].message.contains("needs the MC protocol port"),
+        "{}",
+        p[0].message
+    );
+    assert!(
+        p[1].message
+            .contains("station number 4 is also taken by station 3"),
+        "{}",
+        p[1].message
+    );
+    assert!(
+        p[2].message.contains("does not fit in 1 to 64"),
+        "{}",
+        p[2].message
+    );
 }

@@ -5,6 +5,7 @@
 //! answers only ever waits on its own timeout. A task that panics is logged, shown offline and
 //! restarted by its supervisor; it never takes the gateway or another device down.
 
+mod melsec;
 mod modbus;
 mod s7;
 
@@ -25,6 +26,7 @@ use crate::model::{
     DeviceName, DiagEvent, Health, HealthState, Observation, StatusUpdate, TagReading,
 };
 
+pub use melsec::MelsecPoller;
 pub use modbus::ModbusPoller;
 pub use s7::S7Poller;
 
@@ -68,6 +70,8 @@ pub enum Poller {
     Modbus(ModbusPoller),
     /// A Siemens S7 CPU.
     S7(Box<S7Poller>),
+    /// A Mitsubishi MELSEC PLC.
+    Melsec(Box<MelsecPoller>),
 }
 
 impl Poller {
@@ -79,6 +83,7 @@ impl Poller {
                 Self::Modbus(ModbusPoller::new(m.clone(), scaling, cfg.poll.timeout))
             }
             DeviceKind::S7(s) => Self::S7(Box::new(S7Poller::new(s.clone(), scaling, resume))),
+            DeviceKind::Melsec(m) => Self::Melsec(Box::new(MelsecPoller::new(m.clone(), scaling))),
         }
     }
 
@@ -90,6 +95,7 @@ impl Poller {
                 ..PollOutput::default()
             }),
             Self::S7(p) => p.poll().await,
+            Self::Melsec(p) => p.poll().await,
         }
     }
 }

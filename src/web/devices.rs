@@ -145,13 +145,14 @@ pub(super) async fn status(
     Path(name): Path<String>,
     Query(q): Query<StatusQuery>,
 ) -> WebResult<Json<StatusHistory>> {
-    const KINDS: [&str; 6] = [
+    const KINDS: [&str; 7] = [
         "cpu_mode",
         "identity",
         "protection",
         "cycle_times",
         "modules",
         "unsupported",
+        "network",
     ];
     if let Some(k) = q.kind.as_deref()
         && !KINDS.contains(&k)
