@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use plcdiag_melsec::sim::{McSim, McSimHandle, SimStation};
 use plcdiag_modbus::{Encoding, ExceptionCode, Fault, Sim, SimHandle, Table, Value, WordOrder};
 use plcdiag_s7::sim::{S7Sim, S7SimHandle, SimFamily, SimMode};
 use tokio::time::Instant;
@@ -35,7 +36,15 @@ pub struct DemoPlant {
     pub press: S7SimHandle,
     /// Oven S7-400 CPU that an operator stops and restarts on a schedule.
     pub oven: S7SimHandle,
+    /// Assembly line Q CPU hosting a CC-Link master with six stations.
+    pub assembly: McSimHandle,
 }
+
+/// When, within each minute, the AJ65SBTB1 at station 4 drops off CC-Link, and when it returns.
+pub const STATION_DROP: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(15));
+/// When, within each minute, the CC-Link cable after station 4 breaks (the light curtain at 5
+/// and the inverter at 6..7 lose the link together), and when it is repaired.
+pub const CABLE_BREAK: (Duration, Duration) = (Duration::from_secs(35), Duration::from_secs(50));
 
 /// When, within each minute, the oven CPU is stopped (from the programming device).
 pub const OVEN_STOP_AT: Duration = Duration::from_secs(30);
@@ -93,12 +102,29 @@ impl DemoPlant {
             .markers(&[0b0000_0001])
             .spawn_tcp(any)
             .await?;
+        let assembly = McSim::builder()
+            .cclink(
+                0,
+                0,
+                [
+                    SimStation::remote_io(1, "feeder inputs"),
+                    SimStation::remote_io(2, "feeder outputs"),
+                    SimStation::remote_device(3, 1, "servo amplifier"),
+                    SimStation::remote_io(4, "gripper valves"),
+                    SimStation::remote_io(5, "light curtain"),
+                    SimStation::remote_device(6, 2, "inverter"),
+                ],
+            )
+            .words("D100", &[0, 350])
+            .spawn(any)
+            .await?;
         let plant = Self {
             boiler,
             packer,
             chiller,
             press,
             oven,
+            assembly,
         };
         plant.step(Duration::ZERO, Duration::ZERO);
         Ok(plant)
@@ -212,12 +238,61 @@ status_interval = "5s"
 [[devices.tags]]
 name = "burner_enable"
 address = "M0.0"
+
+[[devices]]
+name = "assembly-plc"
+kind = "melsec"
+address = "{assembly}"
+frame = "3e"
+
+[[devices.cclink]]
+name = "assembly line"
+
+[[devices.cclink.stations]]
+number = 1
+name = "feeder inputs"
+model = "AJ65SBTB1-16D"
+
+[[devices.cclink.stations]]
+number = 2
+name = "feeder outputs"
+model = "AJ65SBTB1-16T"
+
+[[devices.cclink.stations]]
+number = 3
+name = "servo amplifier"
+
+[[devices.cclink.stations]]
+number = 4
+name = "gripper valves"
+model = "AJ65SBTB1-16T"
+
+[[devices.cclink.stations]]
+number = 5
+name = "light curtain"
+model = "AJ65SBTB1-16D"
+
+[[devices.cclink.stations]]
+number = 6
+occupies = 2
+name = "inverter"
+
+[[devices.tags]]
+name = "parts_assembled"
+address = "D100:UINT"
+
+[[devices.tags]]
+name = "takt_time"
+address = "D101:INT"
+scale = 0.1
+unit = "s"
 "#,
             boiler = port(&self.boiler),
             packer = port(&self.packer),
             chiller = port(&self.chiller),
             press = self.press.addr().port(),
             oven = self.oven.addr().port(),
+            assembly = self.assembly.addr(),
         )
     }
 
@@ -272,6 +347,19 @@ address = "M0.0"
         if passed(OVEN_RUN_AT) {
             self.oven.set_mode(SimMode::Run);
         }
+        if passed(STATION_DROP.0) {
+            self.assembly.drop_station(0, 4, true);
+        }
+        if passed(STATION_DROP.1) {
+            self.assembly.drop_station(0, 4, false);
+        }
+        if passed(CABLE_BREAK.0) {
+            self.assembly.cable_break_after(0, Some(4));
+        }
+        if passed(CABLE_BREAK.1) {
+            self.assembly.cable_break_after(0, None);
+        }
+        self.assembly.set_words("D100", &[(s * 0.8) as u16]);
         let cycle = 14 + ((s * 0.7).sin() * 4.0) as u16;
         self.press.set_cycle_times(cycle, 9, cycle.max(31));
     }
@@ -296,6 +384,7 @@ address = "M0.0"
         self.chiller.stop().await;
         self.press.stop().await;
         self.oven.stop().await;
+        self.assembly.stop().await;
     }
 }
 
@@ -328,12 +417,17 @@ pub async fn run(
     let gateway = Gateway::start(cfg, Some(listener)).await?;
     let animation = tokio::spawn(plant.clone().animate());
     println!(
-        "plcdiag demo: 3 simulated Modbus devices and 2 simulated S7 CPUs; history in {}",
+        "plcdiag demo: 3 simulated Modbus devices, 2 S7 CPUs and a MELSEC PLC with CC-Link; history in {}",
         database.display()
     );
     println!("  API:     http://{}/api/devices", gateway.http_addr);
     println!("  metrics: http://{}/metrics", gateway.http_addr);
     println!("  Every minute, from the start:");
+    println!(
+        "    {:>2}s  assembly-plc: CC-Link station 4 (AJ65SBTB1) drops off ({}s: returns)",
+        STATION_DROP.0.as_secs(),
+        STATION_DROP.1.as_secs()
+    );
     println!(
         "    {:>2}s  press-cpu: I/O module in slot 5 fails ({}s: returns)",
         PRESS_MODULE_FAULT.0.as_secs(),
@@ -348,6 +442,11 @@ pub async fn run(
         "    {:>2}s  oven-cpu goes to STOP ({}s: back to RUN), with diagnostic buffer entries",
         OVEN_STOP_AT.as_secs(),
         OVEN_RUN_AT.as_secs()
+    );
+    println!(
+        "    {:>2}s  assembly-plc: CC-Link cable breaks after station 4, stations 5 and 6 lose the link ({}s: repaired)",
+        CABLE_BREAK.0.as_secs(),
+        CABLE_BREAK.1.as_secs()
     );
     println!("  Press Ctrl-C to stop.");
     stop.await;
@@ -500,6 +599,61 @@ pub async fn run_s7_sim(
     Ok(())
 }
 
+/// `plcdiag sim melsec` arguments.
+#[derive(Args, Debug)]
+pub struct McSimArgs {
+    /// Address to listen on, TCP and UDP on the same port; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:5007")]
+    pub listen: SocketAddr,
+    /// Remote I/O stations 1..N on one CC-Link master refreshed to SB0000/SW0000.
+    #[arg(long, default_value_t = 8)]
+    pub stations: u8,
+    /// Drop the last station off the link and bring it back every this often; 0 never.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub toggle: Duration,
+}
+
+/// Runs a standalone MELSEC Q CPU + CC-Link simulator until `stop` resolves.
+pub async fn run_mc_sim(
+    args: McSimArgs,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let n = args.stations.clamp(1, 64);
+    let stations: Vec<SimStation> = (1..=n)
+        .map(|i| SimStation::remote_io(i, &format!("remote I/O {i}")))
+        .collect();
+    let sim = McSim::builder()
+        .cclink(0, 0, stations)
+        .words("D0", &(0..100).collect::<Vec<u16>>())
+        .spawn(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The first stdout line is the contract for scripts.
+    println!(
+        "melsec simulator (TCP and UDP, 3E and 4E) listening on {}",
+        sim.addr()
+    );
+    let toggler = sim.clone();
+    let toggle = args.toggle;
+    let task = tokio::spawn(async move {
+        if toggle.is_zero() {
+            return;
+        }
+        let mut tick = tokio::time::interval(toggle);
+        tick.tick().await;
+        let mut down = false;
+        loop {
+            tick.tick().await;
+            down = !down;
+            toggler.drop_station(0, n, down);
+        }
+    });
+    stop.await;
+    task.abort();
+    sim.stop().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,10 +668,16 @@ mod tests {
         let cfg = config::parse(&text, Path::new(".")).unwrap_or_else(|p| panic!("{p:#?}"));
         assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
         let names: Vec<&str> = cfg.devices.iter().map(|d| &*d.name).collect();
-        assert_eq!(
-            names,
-            ["boiler-1", "packer-3", "chiller-2", "press-cpu", "oven-cpu"]
-        );
+        let expected = [
+            "boiler-1",
+            "packer-3",
+            "chiller-2",
+            "press-cpu",
+            "oven-cpu",
+            "assembly-plc",
+        ];
+        assert_eq!(names, expected);
+        assert!(text.contains(&format!("address = \"{}\"", plant.assembly.addr())));
         for sim in [&plant.boiler, &plant.packer, &plant.chiller] {
             let port = sim.addr().map(|a| a.port()).unwrap_or_default();
             assert!(text.contains(&format!("127.0.0.1:{port}\"")));

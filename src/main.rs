@@ -80,6 +80,8 @@ enum SimKind {
     Modbus(demo::SimArgs),
     /// An S7-300/400 CPU on ISO-on-TCP: SZL lists, diagnostic buffer, read-var.
     S7(demo::S7SimArgs),
+    /// A MELSEC Q CPU with a CC-Link master, over MC protocol (TCP and UDP, 3E and 4E).
+    Melsec(demo::McSimArgs),
 }
 
 #[derive(Subcommand)]
@@ -133,6 +135,9 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Sim {
             kind: SimKind::S7(args),
         } => outcome(demo::run_s7_sim(args, wait_for_signal()).await),
+        Command::Sim {
+            kind: SimKind::Melsec(args),
+        } => outcome(demo::run_mc_sim(args, wait_for_signal()).await),
         Command::Bench {
             kind: BenchKind::Modbus(args),
         } => outcome(bench::run(args).await),

@@ -199,14 +199,14 @@ async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
         .unwrap_or_default()
         .to_owned();
     let http = reqwest::Client::new();
-    let body = common::wait_for("five devices online", LIMIT, || async {
+    let body = common::wait_for("six devices online", LIMIT, || async {
         let v: serde_json::Value = http.get(&url).send().await.ok()?.json().await.ok()?;
         let online = v["devices"]
             .as_array()?
             .iter()
             .filter(|d| d["health"]["state"] == "online")
             .count();
-        (online == 5).then_some(v)
+        (online == 6).then_some(v)
     })
     .await;
     let names: Vec<&str> = body["devices"]
@@ -215,7 +215,14 @@ async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
         .unwrap_or_default();
     assert_eq!(
         names,
-        ["boiler-1", "packer-3", "chiller-2", "press-cpu", "oven-cpu"]
+        [
+            "boiler-1",
+            "packer-3",
+            "chiller-2",
+            "press-cpu",
+            "oven-cpu",
+            "assembly-plc"
+        ]
     );
     let oven = &body["devices"][4];
     assert_eq!(oven["status"]["cpu_mode"]["mode"], "RUN", "{oven}");
@@ -369,5 +376,41 @@ async fn probe_s7_reads_identity_mode_and_diagnostics_from_the_s7_simulator() {
     ])
     .await;
     assert_eq!(code, Some(3));
+    stop(sim).await;
+}
+
+#[tokio::test]
+async fn probe_mc_reads_cpu_state_and_the_cclink_station_map_from_the_melsec_simulator() {
+    let (sim, addr) = start_sim(&["melsec", "--stations", "6"]).await;
+    let (code, out) = probe(&[&format!("mc://{addr}?stations=1-6"), "D5:INT", "--json"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    let v = json(&out);
+    assert_eq!(v["plc"]["cpu"]["run_state"], "RUN", "{v}");
+    assert_eq!(v["plc"]["cclink"]["line_ok"], true, "{v}");
+    let stations = v["plc"]["cclink"]["stations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stations.len(), 6, "{v}");
+    assert!(stations.iter().all(|s| s["down"] == false), "{v}");
+    assert_eq!(
+        v["plc"]["values"][0]["value"], 5.0,
+        "D0.. hold their own numbers: {v}"
+    );
+
+    let (_, text) = probe(&[&format!("mc://{addr}")]).await;
+    assert!(
+        text.contains("assuming one master refreshed to SB0000/SW0000 with up to 64 stations"),
+        "{text}"
+    );
+    let (code, _) = probe(&[
+        &format!("mc://{}", nothing_listening()),
+        "--timeout",
+        "500ms",
+    ])
+    .await;
+    assert_eq!(code, Some(3));
+    let (code, _) = probe(&["mc://plc-without-port"]).await;
+    assert_eq!(code, Some(2));
     stop(sim).await;
 }

@@ -2,6 +2,7 @@
 //! engineer can paste into a fault report (`--json` for machines). Exit code 0 when the device
 //! answered, 3 when it did not.
 
+mod melsec;
 mod modbus;
 mod s7;
 
@@ -14,10 +15,12 @@ use clap::Args;
 pub struct ProbeArgs {
     /// The device: `modbus://HOST[:PORT][?unit=N]`,
     /// `modbus+rtu:///dev/ttyUSB0[?unit=N&baud=9600&parity=none&data_bits=8&stop_bits=1]`, or
-    /// `s7://HOST[:PORT][?rack=0&slot=2&type=op&pdu=480]`.
+    /// `s7://HOST[:PORT][?rack=0&slot=2&type=op&pdu=480]`, or
+    /// `mc://HOST:PORT[?udp&frame=4e&series=q&sb=0x0&sw=0x0&stations=1-8&nocclink]`.
     pub url: String,
     /// What to read. Modbus: `ADDRESS[:TYPE]`, e.g. `hr:0`, `hr:100:f32`, `coil:5`, `40001:u32`
     /// (default hr:0 to hr:9). S7: STEP 7 addresses, e.g. `DB10.DBD4:REAL`, `MW20`, `I0.1`.
+    /// MELSEC: `D100:INT`, `D200:REAL`, `M20`, `X1F`.
     pub points: Vec<String>,
     /// Connect and response timeout.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
@@ -40,6 +43,8 @@ pub struct ProbeArgs {
 pub async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
     if args.url.starts_with("s7://") {
         s7::run(args).await
+    } else if args.url.starts_with("mc://") {
+        melsec::run(args).await
     } else {
         modbus::run(args).await
     }
