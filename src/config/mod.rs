@@ -739,6 +739,37 @@ impl Checker<'_> {
         }
     }
 
+    /// Parses every tag's address as `A`; `refuse` names what a parsed address may not be.
+    fn tag_addresses<A>(
+        &mut self,
+        raw: &RawDevice,
+        device: &str,
+        refuse: impl Fn(&A) -> Option<&'static str>,
+    ) -> Vec<A>
+    where
+        A: std::str::FromStr,
+        A::Err: fmt::Display,
+    {
+        let mut out = Vec::new();
+        for t in &raw.tags {
+            let problem = match t.address.get_ref().parse::<A>() {
+                Ok(a) => match refuse(&a) {
+                    None => {
+                        out.push(a);
+                        continue;
+                    }
+                    Some(why) => why.to_owned(),
+                },
+                Err(e) => e.to_string(),
+            };
+            self.error(
+                Some(t.address.span()),
+                format!("device `{device}`, tag `{}`: {problem}", t.name.get_ref()),
+            );
+        }
+        out
+    }
+
     fn melsec(&mut self, raw: &RawDevice, name: &str, timeout: Duration) -> Option<MelsecDevice> {
         let before = self.problems.len();
         let addr = raw.address.get_ref().trim();
@@ -805,16 +836,7 @@ impl Checker<'_> {
                 masters.push(m);
             }
         }
-        let mut addresses = Vec::new();
-        for t in &raw.tags {
-            match t.address.get_ref().parse::<TagAddress>() {
-                Ok(a) => addresses.push(a),
-                Err(e) => self.error(
-                    Some(t.address.span()),
-                    format!("device `{name}`, tag `{}`: {e}", t.name.get_ref()),
-                ),
-            }
-        }
+        let addresses = self.tag_addresses(raw, name, |_: &TagAddress| None);
         if self.problems.len() != before {
             return None;
         }
@@ -992,23 +1014,11 @@ impl Checker<'_> {
             &format!("device `{name}`: status_interval"),
             DEFAULT_STATUS_INTERVAL,
         );
-        let mut addresses = Vec::new();
-        for t in &raw.tags {
-            match t.address.get_ref().parse::<VarAddress>() {
-                Ok(a) if matches!(a.var_type, VarType::String(_) | VarType::Char) => self.error(
-                    Some(t.address.span()),
-                    format!(
-                        "device `{name}`, tag `{}`: text values (CHAR, STRING) cannot be tags yet; tags are numbers or bits",
-                        t.name.get_ref()
-                    ),
-                ),
-                Ok(a) => addresses.push(a),
-                Err(e) => self.error(
-                    Some(t.address.span()),
-                    format!("device `{name}`, tag `{}`: {e}", t.name.get_ref()),
-                ),
-            }
-        }
+        let addresses: Vec<VarAddress> = self.tag_addresses(raw, name, |a: &VarAddress| {
+            matches!(a.var_type, VarType::String(_) | VarType::Char).then_some(
+                "text values (CHAR, STRING) cannot be tags yet; tags are numbers or bits",
+            )
+        });
         if self.problems.len() != before {
             return None;
         }

@@ -20,7 +20,7 @@ use plcdiag_melsec::{
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{PollError, PollOutput};
+use super::{PollError, PollOutput, ResolveError};
 use crate::config::{MelsecDevice, Scaling};
 use crate::model::{CpuModeView, DiagEvent, Quality, StatusUpdate, TagReading};
 
@@ -352,15 +352,12 @@ fn event(
 }
 
 async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<std::net::SocketAddr, Error> {
-    let lookup = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await;
-    let io = |msg: String| Error::Connect(std::io::Error::other(msg));
-    match lookup {
-        Err(_) => Err(Error::ConnectTimeout(timeout)),
-        Ok(Err(e)) => Err(io(format!("cannot resolve {host}: {e}"))),
-        Ok(Ok(mut addrs)) => addrs
-            .next()
-            .ok_or_else(|| io(format!("{host} has no address"))),
-    }
+    super::resolve(host, port, timeout)
+        .await
+        .map_err(|e| match e {
+            ResolveError::Timeout(d) => Error::ConnectTimeout(d),
+            ResolveError::Failed(e) => Error::Connect(e),
+        })
 }
 
 fn poll_error(e: &Error) -> PollError {

@@ -63,6 +63,39 @@ pub struct PollError {
     pub message: String,
 }
 
+/// Why a device's host name gave no address.
+#[derive(Debug)]
+pub enum ResolveError {
+    /// The lookup took longer than the device's timeout (a DNS server that does not answer
+    /// must not hold up a poll longer than a device that does not).
+    Timeout(Duration),
+    /// The name does not resolve, or has no address.
+    Failed(std::io::Error),
+}
+
+impl ResolveError {
+    fn failed(host: &str, why: impl std::fmt::Display) -> Self {
+        Self::Failed(std::io::Error::other(format!(
+            "cannot resolve {host}: {why}"
+        )))
+    }
+}
+
+/// Resolves `host:port` to its first address within `timeout`.
+pub async fn resolve(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<std::net::SocketAddr, ResolveError> {
+    match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
+        Err(_) => Err(ResolveError::Timeout(timeout)),
+        Ok(Err(e)) => Err(ResolveError::failed(host, e)),
+        Ok(Ok(mut addrs)) => addrs
+            .next()
+            .ok_or_else(|| ResolveError::failed(host, "no address")),
+    }
+}
+
 /// The protocol side of a device task: connects on demand, polls once, drops the connection
 /// after any communication error so the next poll reconnects.
 pub enum Poller {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use plcdiag_modbus::{Client, Error, ReadRequest, plan};
 
-use super::PollError;
+use super::{PollError, ResolveError};
 use crate::config::{ModbusDevice, ModbusTransport, Scaling};
 use crate::model::{Quality, TagReading};
 
@@ -83,27 +83,18 @@ impl ModbusPoller {
 async fn connect(cfg: &ModbusDevice, timeout: Duration) -> Result<Client, PollError> {
     match &cfg.transport {
         ModbusTransport::Tcp { host, port } => {
-            let lookup =
-                tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), *port)))
-                    .await;
-            let addr = match lookup {
-                Err(_) => {
-                    return Err(PollError {
+            let addr = super::resolve(host, *port, timeout)
+                .await
+                .map_err(|e| match e {
+                    ResolveError::Timeout(d) => PollError {
                         kind: "connect_timeout",
-                        message: format!("resolving {host} timed out"),
-                    });
-                }
-                Ok(Err(e)) => {
-                    return Err(PollError {
+                        message: format!("resolving {host} took longer than {d:?}"),
+                    },
+                    ResolveError::Failed(e) => PollError {
                         kind: "connect",
-                        message: format!("cannot resolve {host}: {e}"),
-                    });
-                }
-                Ok(Ok(mut addrs)) => addrs.next().ok_or_else(|| PollError {
-                    kind: "connect",
-                    message: format!("{host} has no address"),
-                })?,
-            };
+                        message: e.to_string(),
+                    },
+                })?;
             Client::connect_tcp(addr, cfg.unit_id, timeout)
                 .await
                 .map_err(|e| poll_error(&e))

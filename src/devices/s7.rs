@@ -19,7 +19,7 @@ use serde_json::json;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::{PollError, PollOutput};
+use super::{PollError, PollOutput, ResolveError};
 use crate::config::{S7Device, Scaling};
 use crate::model::{CpuModeView, CycleTimesView, DiagEvent, Quality, StatusUpdate, TagReading};
 
@@ -391,15 +391,12 @@ pub(crate) fn diag_event(e: &DiagEntry, now: chrono::DateTime<Utc>) -> DiagEvent
 }
 
 async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<std::net::SocketAddr, Error> {
-    let lookup = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await;
-    let io = |msg: String| Error::Connect(std::io::Error::other(msg));
-    match lookup {
-        Err(_) => Err(Error::ConnectTimeout(timeout)),
-        Ok(Err(e)) => Err(io(format!("cannot resolve {host}: {e}"))),
-        Ok(Ok(mut addrs)) => addrs
-            .next()
-            .ok_or_else(|| io(format!("{host} has no address"))),
-    }
+    super::resolve(host, port, timeout)
+        .await
+        .map_err(|e| match e {
+            ResolveError::Timeout(d) => Error::ConnectTimeout(d),
+            ResolveError::Failed(e) => Error::Connect(e),
+        })
 }
 
 fn poll_error(e: &Error) -> PollError {

@@ -70,15 +70,11 @@ async fn probe(
     tags: &[TagAddress],
     lang: Lang,
 ) -> Result<Value, plcdiag_melsec::Error> {
-    let addr = tokio::net::lookup_host((t.host.as_str(), t.port))
+    let addr = crate::devices::resolve(t.host.as_str(), t.port, t.options.timeout)
         .await
-        .map_err(plcdiag_melsec::Error::Connect)?
-        .next()
-        .ok_or_else(|| {
-            plcdiag_melsec::Error::Connect(std::io::Error::other(format!(
-                "{} has no address",
-                t.host
-            )))
+        .map_err(|e| match e {
+            crate::devices::ResolveError::Timeout(d) => plcdiag_melsec::Error::ConnectTimeout(d),
+            crate::devices::ResolveError::Failed(e) => plcdiag_melsec::Error::Connect(e),
         })?;
     let mut c = Client::connect(addr, &t.options).await?;
     let cpu = match c.cpu_diagnosis().await? {

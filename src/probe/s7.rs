@@ -63,12 +63,11 @@ async fn probe(
     points: &[VarAddress],
     lang: Lang,
 ) -> Result<Value, plcdiag_s7::Error> {
-    let addr = tokio::net::lookup_host((host, port))
+    let addr = crate::devices::resolve(host, port, options.timeout)
         .await
-        .map_err(plcdiag_s7::Error::Connect)?
-        .next()
-        .ok_or_else(|| {
-            plcdiag_s7::Error::Connect(std::io::Error::other(format!("{host} has no address")))
+        .map_err(|e| match e {
+            crate::devices::ResolveError::Timeout(d) => plcdiag_s7::Error::ConnectTimeout(d),
+            crate::devices::ResolveError::Failed(e) => plcdiag_s7::Error::Connect(e),
         })?;
     let mut c = Client::connect(addr, options).await?;
     let refused = |r: plcdiag_s7::Refusal| json!({ "refused": r.to_string(), "unsupported": r.unsupported() });
