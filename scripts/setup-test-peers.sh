@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the independent peers the tests talk to into virtual environments at the repository
 # root. Idempotent: a venv whose requirements file is unchanged is left alone.
-#   .venv               pymodbus, prometheus_client, python-snap7 2.0.2 (native Snap7 server)
+#   .venv               pymodbus, prometheus_client, python-snap7 2.0.2 (native Snap7 server),
+#                       plc-comm-slmp and pymcprotocol (independent MC protocol clients)
 #   .venv-snap7-client  python-snap7 3.3.0 (pure-Python S7 client; cannot share a venv with 2.0.2)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -211,3 +211,40 @@ async fn cpu_errors_and_stop_are_reported_over_udp_4e() {
     assert_eq!(modes, ["RUN", "STOP", "RUN"]);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_station_list_a_station_that_returns_is_reported_and_can_drop_again() {
+    let sim = plc().await;
+    let text = format!(
+        "[[devices]]\nname = \"plc\"\nkind = \"melsec\"\naddress = \"{}\"\ninterval = \"100ms\"\n[[devices.cclink]]\nname = \"line 3\"\n",
+        sim.addr()
+    );
+    let gw = TestGateway::start(&text).await;
+    let count = |entering: bool| {
+        let gw = &gw;
+        async move {
+            events(gw)
+                .await
+                .iter()
+                .filter(|e| e["class"] == 2 && e["event_id"] == 5 && e["entering"] == entering)
+                .count()
+        }
+    };
+    wait_for("online", LIMIT, || async {
+        (gw.device("plc").health.state.as_str() == "online").then_some(())
+    })
+    .await;
+    for round in 1..=2 {
+        sim.drop_station(0, 5, true);
+        wait_for("station 5 down", LIMIT, || async {
+            (count(true).await == round).then_some(())
+        })
+        .await;
+        sim.drop_station(0, 5, false);
+        wait_for("station 5 back", LIMIT, || async {
+            (count(false).await == round).then_some(())
+        })
+        .await;
+    }
+    gw.stop().await;
+}

@@ -704,6 +704,7 @@ impl Checker<'_> {
             if span.is_some() && owner != kind && !shared {
                 let owner = match owner {
                     Modbus => "modbus",
+                    S7 if key == "status_interval" => "s7\" or \"melsec",
                     S7 => "s7",
                     Melsec => "melsec",
                 };

@@ -184,13 +184,13 @@ pub struct RawCcLink {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStation {
-    /// Station number, 1 to 64.
+    /// Station number, 1 to 64 (CC-Link IE Field: 1 to 120).
     pub number: Spanned<u8>,
     /// Station numbers the device occupies, 1 to 4. Default 1.
     pub occupies: Option<Spanned<u8>>,
     /// Name shown in the station map, e.g. `"valve terminal V3"`.
     pub name: Option<String>,
-    /// Model, e.g. `"AJ65SBTB1-16D"` (selects the troubleshooting hints).
+    /// Model, e.g. `"AJ65SBTB1-16D"`, shown with the station in the map and its events.
     pub model: Option<String>,
     /// A reserved station: configured in the master's parameters but not installed yet.
     pub reserved: Option<bool>,

@@ -88,6 +88,8 @@ impl MelsecPoller {
             let addr = resolve(&self.cfg.host, self.cfg.port, self.cfg.options.timeout).await?;
             self.client = Some(Client::connect(addr, &self.cfg.options).await?);
             self.last_mode = None;
+            // A refusal is asked again per connection (the port or CPU may have changed).
+            self.cpu_diagnosis = true;
         }
         let Some(client) = self.client.as_mut() else {
             return Ok(out);
@@ -225,6 +227,25 @@ fn network(
     now: DateTime<Utc>,
     out: &mut PollOutput,
 ) {
+    // Without a configured station list a station that comes back is simply no longer listed:
+    // that is its return.
+    let listed: Vec<u8> = status.stations.iter().map(|s| s.number).collect();
+    for (number, down) in memory.down.iter_mut() {
+        if *down && !listed.contains(number) {
+            *down = false;
+            let what = format!("CC-Link {}: station {number}", master.name);
+            let details = json!({ "network": master.name, "station": number });
+            out.diagnostics.push(event(
+                u16::from(*number),
+                class::CCLINK_STATION,
+                false,
+                format!("{what}: back on the link"),
+                details,
+                now,
+                None,
+            ));
+        }
+    }
     for s in &status.stations {
         let down = s.is_down();
         let before = memory.down.insert(s.number, down);
@@ -289,7 +310,7 @@ fn network(
             })
         })
         .collect();
-    let map = json!({ "kind": format!("{:?}", master.kind), "line_ok": status.line_ok, "stations": stations, "findings": findings });
+    let map = json!({ "kind": master.kind.to_string(), "line_ok": status.line_ok, "stations": stations, "findings": findings });
     let due = memory.shown_at.is_none_or(|t| t.elapsed() >= every);
     if memory.shown.as_ref() != Some(&map) || due {
         let mut shown = map.clone();

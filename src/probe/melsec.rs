@@ -193,19 +193,23 @@ fn text(url: &str, r: &Value, assumed: bool) -> String {
                     .filter(|s| s["down"] == true)
                     .map(|s| s["number"].to_string())
                     .collect();
+                let listed = if assumed {
+                    // Without a station list only stations with a fault bit are known.
+                    String::new()
+                } else {
+                    format!(", {} station(s)", stations.len())
+                };
                 let _ = writeln!(
                     out,
-                    "  CC-Link:     {} at {}/{}, line {}, link scan {} ms, {} station(s), {} down{}",
+                    "  CC-Link:     SB{}/SW{} base, line {}, link scan {} ms{listed}, {} down{}",
+                    s(&cc["sb_base"]).trim_start_matches("SB"),
+                    s(&cc["sw_base"]).trim_start_matches("SW"),
                     if cc["line_ok"] == true {
                         "ok"
                     } else {
                         "ABNORMAL"
                     },
-                    s(&cc["sb_base"]),
-                    s(&cc["sw_base"]),
-                    if cc["line_ok"] == true { "ok" } else { "fault" },
                     s(&cc["link_scan"]["current_ms"]),
-                    stations.len(),
                     down.len(),
                     if down.is_empty() {
                         String::new()
@@ -213,16 +217,20 @@ fn text(url: &str, r: &Value, assumed: bool) -> String {
                         format!(": {}", down.join(", "))
                     }
                 );
-                if assumed {
-                    // Without the station list the probe cannot tell "all down" from "only these
-                    // exist", so it names the faulty numbers and leaves the causes out.
+                // Without the station list the probe cannot tell "all down" from "only these
+                // exist", so it names the faulty numbers and leaves the causes out.
+                if assumed && !down.is_empty() {
                     let _ = writeln!(
                         out,
                         "    (no station list given: add stations=1-N for likely causes)"
                     );
-                    return out;
                 }
-                for f in cc["findings"].as_array().into_iter().flatten() {
+                for f in cc["findings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|_| !assumed)
+                {
                     let _ = writeln!(out, "    - {}", s(&f["text"]));
                     let _ = writeln!(out, "      check: {}", s(&f["remedy"]));
                 }
