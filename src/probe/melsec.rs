@@ -40,29 +40,11 @@ pub(super) async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
                 .with_context(|| format!("MELSEC address {p:?}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let report = match probe(&t, &tags, lang).await {
-        Ok(r) => r,
-        Err(e) => {
-            if args.json {
-                println!(
-                    "{}",
-                    json!({ "device": args.url, "answered": false, "error": e.to_string() })
-                );
-            } else {
-                println!("{}: no answer: {e}", args.url);
-            }
-            return Ok(false);
-        }
-    };
-    if args.json {
-        println!(
-            "{}",
-            json!({ "device": args.url, "answered": true, "assumed_default_master": t.assumed, "plc": report })
-        );
-    } else {
-        print!("{}", text(&args.url, &report, t.assumed));
-    }
-    Ok(true)
+    let outcome = probe(&t, &tags, lang).await;
+    let extra = json!({ "assumed_default_master": t.assumed });
+    Ok(super::print_outcome(&args, "plc", extra, outcome, |r| {
+        text(&args.url, r, t.assumed)
+    }))
 }
 
 async fn probe(

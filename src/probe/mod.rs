@@ -49,3 +49,36 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
         modbus::run(args).await
     }
 }
+
+/// Prints a probe's outcome, as JSON (`{device, answered, <key>: report}` plus `extra`) or as
+/// text; returns whether the device answered.
+fn print_outcome<E: std::fmt::Display>(
+    args: &ProbeArgs,
+    key: &str,
+    extra: serde_json::Value,
+    outcome: Result<serde_json::Value, E>,
+    text: impl FnOnce(&serde_json::Value) -> String,
+) -> bool {
+    let (answered, mut body) = match &outcome {
+        Ok(report) => (
+            true,
+            serde_json::json!({ "device": args.url, "answered": true, key: report }),
+        ),
+        Err(e) => (
+            false,
+            serde_json::json!({ "device": args.url, "answered": false, "error": e.to_string() }),
+        ),
+    };
+    if args.json {
+        if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+            body.extend(extra);
+        }
+        println!("{body}");
+    } else {
+        match &outcome {
+            Ok(report) => print!("{}", text(report)),
+            Err(e) => println!("{}: no answer: {e}", args.url),
+        }
+    }
+    answered
+}

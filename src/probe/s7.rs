@@ -29,29 +29,14 @@ pub(super) async fn run(args: ProbeArgs) -> anyhow::Result<bool> {
                 .with_context(|| format!("S7 address {p:?}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let report = match probe(&host, port, &options, args.entries, &points, lang).await {
-        Ok(report) => report,
-        Err(e) => {
-            if args.json {
-                println!(
-                    "{}",
-                    json!({ "device": args.url, "answered": false, "error": e.to_string() })
-                );
-            } else {
-                println!("{}: no answer: {e}", args.url);
-            }
-            return Ok(false);
-        }
-    };
-    if args.json {
-        println!(
-            "{}",
-            json!({ "device": args.url, "answered": true, "cpu": report })
-        );
-    } else {
-        print!("{}", text(&args.url, &report));
-    }
-    Ok(true)
+    let outcome = probe(&host, port, &options, args.entries, &points, lang).await;
+    Ok(super::print_outcome(
+        &args,
+        "cpu",
+        json!({}),
+        outcome,
+        |r| text(&args.url, r),
+    ))
 }
 
 /// Everything read, as JSON (also the source of the text form).
