@@ -177,23 +177,28 @@ fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf)
     }
 }
 
-/// User plus system CPU time of this process (Linux: /proc/self/stat, in USER_HZ = 100 ticks).
-fn cpu_time() -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+/// User plus system CPU time from a `/proc/<pid>/stat` file (Linux, USER_HZ = 100 ticks/s).
+pub fn cpu_time_of(path: &str) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let after = stat
         .rsplit_once(')')
         .map(|(_, s)| s)
-        .context("unexpected /proc/self/stat")?;
+        .context("unexpected /proc stat format")?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| -> anyhow::Result<u64> {
-        Ok(fields.get(i).context("short /proc/self/stat")?.parse()?)
+        Ok(fields.get(i).context("short /proc stat")?.parse()?)
     };
     Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
-/// Peak resident set size (VmHWM) of this process.
-fn peak_rss_kib() -> anyhow::Result<u64> {
+/// User plus system CPU time of this process.
+pub fn cpu_time() -> anyhow::Result<Duration> {
+    cpu_time_of("/proc/self/stat")
+}
+
+/// Peak resident set size (VmHWM) of this process, in KiB.
+pub fn peak_rss_kib() -> anyhow::Result<u64> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let line = status
