@@ -24,12 +24,10 @@
 //! Benchmarks are not tests: nothing here asserts on time. Without a mode (as under
 //! `cargo test --all-targets`) the binary prints its usage and exits.
 
-use plcdiag::bench::{cpu_time, cpu_time_of, peak_rss_kib};
+use plcdiag::bench::{cpu_time, cpu_time_of, peak_rss_kib, polls_total, watch_compilers};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -86,16 +84,8 @@ fn main() -> anyhow::Result<()> {
 struct Opts(Vec<String>);
 
 impl Opts {
-    fn value(&self, name: &str) -> Option<&str> {
-        let i = self.0.iter().position(|a| a == name)?;
-        self.0.get(i + 1).map(String::as_str)
-    }
-
     fn num<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T> {
-        match self.value(name) {
-            None => Ok(default),
-            Some(v) => v.parse().ok().with_context(|| format!("bad {name} {v:?}")),
-        }
+        plcdiag::bench::opt(&self.0, name, default)
     }
 
     fn secs(&self, name: &str, default: f64) -> anyhow::Result<Duration> {
@@ -208,60 +198,6 @@ fn python() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(p)
-}
-
-/// Watches, once a second, for compilers running beside the benchmark: the machine has 2
-/// cores, and figures taken while something else compiles are noisy. [`Noise::report`] says
-/// how many of the samples saw one.
-struct Noise {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<(u32, u32)>,
-}
-
-impl Noise {
-    fn watch() -> Noise {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let (mut samples, mut busy) = (0, 0);
-            while !flag.load(Ordering::Relaxed) {
-                samples += 1;
-                if compilers_running() > 0 {
-                    busy += 1;
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            (samples, busy)
-        });
-        Noise { stop, thread }
-    }
-
-    fn report(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Ok((samples, busy)) = self.thread.join()
-            && busy > 0
-        {
-            eprintln!(
-                "warning: a compiler was running in {busy} of {samples} one-second samples; figures are noisy"
-            );
-        }
-    }
-}
-
-/// Compiler and linker processes running now.
-fn compilers_running() -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
-        .filter(|comm| {
-            matches!(
-                comm.trim(),
-                "rustc" | "cc1" | "cc1plus" | "ld" | "rust-lld" | "ld.lld" | "clippy-driver"
-            )
-        })
-        .count()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -469,7 +405,7 @@ async fn native(server: &Server, szl: Szl, duration: Duration) -> anyhow::Result
 }
 
 async fn szl(duration: Duration) -> anyhow::Result<()> {
-    let noise = Noise::watch();
+    let noise = watch_compilers();
     println!(
         "S7 SZL polls, one connection, back to back, {:.0} s per row",
         duration.as_secs_f64()
@@ -498,7 +434,7 @@ async fn szl(duration: Duration) -> anyhow::Result<()> {
             }
         }
     }
-    noise.report();
+    noise();
     Ok(())
 }
 
@@ -506,7 +442,7 @@ async fn szl(duration: Duration) -> anyhow::Result<()> {
 // readvar
 
 async fn readvar(duration: Duration, reals: usize, pdu: u16) -> anyhow::Result<()> {
-    let noise = Noise::watch();
+    let noise = watch_compilers();
     let server = Server::sim(1, pdu, reals).await?;
     let items: Vec<VarAddress> = (0..reals)
         .map(|i| VarAddress {
@@ -560,7 +496,7 @@ async fn readvar(duration: Duration, reals: usize, pdu: u16) -> anyhow::Result<(
         "  server CPU:            {:>12.1} % of one core",
         100.0 * server_cpu / secs
     );
-    noise.report();
+    noise();
     Ok(())
 }
 
@@ -582,24 +518,8 @@ fn fleet_config(ports: &[u16], database: &Path) -> String {
     text
 }
 
-/// Sum of the `plcdiag_polls_total` counters (every device) in the metrics text.
-fn polls_total(gateway: &Gateway) -> anyhow::Result<u64> {
-    let text = gateway.metrics.encode()?;
-    let mut total = 0;
-    for line in text
-        .lines()
-        .filter(|l| l.starts_with("plcdiag_polls_total{"))
-    {
-        let value = line.rsplit(' ').next().unwrap_or_default();
-        total += value
-            .parse::<f64>()
-            .with_context(|| format!("metrics line {line:?}"))? as u64;
-    }
-    Ok(total)
-}
-
 async fn fleet(cpus: usize, duration: Duration, warmup: Duration) -> anyhow::Result<()> {
-    let noise = Noise::watch();
+    let noise = watch_compilers();
     let mut sims = Server::sim(cpus, 480, 0).await?;
     let database = std::env::temp_dir().join(format!("plcdiag-bench-s7-{}.db", std::process::id()));
     let text = fleet_config(&sims.ports, &database);
@@ -662,6 +582,6 @@ async fn fleet(cpus: usize, duration: Duration, warmup: Duration) -> anyhow::Res
         "  simulators' CPU:   {:>10.1} % of one core (another process)",
         100.0 * sims_cpu / secs
     );
-    noise.report();
+    noise();
     Ok(())
 }

@@ -211,3 +211,73 @@ pub fn peak_rss_kib() -> anyhow::Result<u64> {
         .context("VmHWM value")?
         .parse()?)
 }
+
+/// The value after `--name` in a benchmark's arguments, parsed; `default` when absent.
+pub fn opt<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> anyhow::Result<T> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => {
+            let v = args.get(i + 1).map_or("", String::as_str);
+            v.parse().ok().with_context(|| format!("bad {name} {v:?}"))
+        }
+    }
+}
+
+/// Compiler and linker processes running now. The benchmark machine has 2 cores: figures
+/// taken while something else compiles are noisy.
+pub fn compilers_running() -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .filter(|comm| {
+            matches!(
+                comm.trim(),
+                "rustc" | "cc1" | "cc1plus" | "ld" | "rust-lld" | "ld.lld" | "clippy-driver"
+            )
+        })
+        .count()
+}
+
+/// Samples [`compilers_running`] once a second on a thread until the returned function is
+/// called, which warns on stderr if any sample saw a compiler.
+pub fn watch_compilers() -> impl FnOnce() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    let thread = std::thread::spawn(move || {
+        let (mut samples, mut busy) = (0u32, 0u32);
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            samples += 1;
+            busy += u32::from(compilers_running() > 0);
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        (samples, busy)
+    });
+    move || {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Ok((samples, busy)) = thread.join()
+            && busy > 0
+        {
+            eprintln!(
+                "warning: a compiler was running in {busy} of {samples} one-second samples; figures are noisy"
+            );
+        }
+    }
+}
+
+/// Sum of the `plcdiag_polls_total` counters (every device) in the gateway's metrics.
+pub fn polls_total(gateway: &Gateway) -> anyhow::Result<u64> {
+    let text = gateway.metrics.encode()?;
+    let mut total = 0;
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("plcdiag_polls_total{"))
+    {
+        let value = line.rsplit(' ').next().unwrap_or_default();
+        total += value
+            .parse::<f64>()
+            .with_context(|| format!("metrics line {line:?}"))? as u64;
+    }
+    Ok(total)
+}
