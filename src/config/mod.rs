@@ -933,20 +933,25 @@ impl Checker<'_> {
                     *field = set;
                 }
             }
-            if m.link_scan_current.is_some()
-                || m.link_scan_min.is_some()
-                || m.link_scan_max.is_some()
-            {
-                let base = map.link_scan.unwrap_or(LinkScanMap {
-                    current: 0,
-                    min: 0,
-                    max: 0,
-                });
-                map.link_scan = Some(LinkScanMap {
-                    current: m.link_scan_current.unwrap_or(base.current),
-                    min: m.link_scan_min.unwrap_or(base.min),
-                    max: m.link_scan_max.unwrap_or(base.max),
-                });
+            let given = [m.link_scan_current, m.link_scan_min, m.link_scan_max];
+            match (map.link_scan, given) {
+                (_, [None, None, None]) => {}
+                (Some(base), [current, min, max]) => {
+                    map.link_scan = Some(LinkScanMap {
+                        current: current.unwrap_or(base.current),
+                        min: min.unwrap_or(base.min),
+                        max: max.unwrap_or(base.max),
+                    });
+                }
+                (None, [Some(current), Some(min), Some(max)]) => {
+                    map.link_scan = Some(LinkScanMap { current, min, max });
+                }
+                (None, _) => self.error(
+                    Some(raw.name.span()),
+                    format!(
+                        "device `{device}`, CC-Link `{net}`: this network kind has no default link scan registers; give all of link_scan_current, link_scan_min and link_scan_max"
+                    ),
+                ),
             }
         }
         Some(master)

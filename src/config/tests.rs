@@ -450,3 +450,30 @@ fn melsec_needs_a_port_and_station_numbers_that_fit_without_overlap() {
         p[2].message
     );
 }
+
+#[test]
+fn link_scan_overrides_need_all_three_registers_where_the_kind_has_no_default() {
+    let base = "[[devices]]\nname = \"plc\"\nkind = \"melsec\"\naddress = \"h:5000\"\n[[devices.cclink]]\nname = \"ie\"\nkind = \"cc-link-ie-field\"\n[devices.cclink.map]\n";
+    let ie_has_no_default = match parse(base, Path::new(".")) {
+        Ok(cfg) => match &cfg.devices[0].kind {
+            DeviceKind::Melsec(m) => m.masters[0].map.link_scan.is_none(),
+            _ => false,
+        },
+        Err(p) => panic!("{p:?}"),
+    };
+    let one = format!("{base}link_scan_current = 0x6E\n");
+    let all =
+        format!("{base}link_scan_current = 0x6E\nlink_scan_min = 0x6F\nlink_scan_max = 0x6D\n");
+    assert!(parse(&all, Path::new(".")).is_ok());
+    if ie_has_no_default {
+        let p = errors(&one);
+        assert!(
+            p[0].message
+                .contains("give all of link_scan_current, link_scan_min and link_scan_max"),
+            "{}",
+            p[0].message
+        );
+    } else {
+        assert!(parse(&one, Path::new(".")).is_ok());
+    }
+}
