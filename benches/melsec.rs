@@ -27,19 +27,19 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use plcdiag::bench::{cpu_time, cpu_time_of, opt, peak_rss_kib, polls_total, watch_compilers};
+use plcdiag::bench::{
+    ServerChild, answer_requests, cpu_time, opt, peak_rss_kib, polls_total, watch_compilers,
+};
 use plcdiag::gateway::Gateway;
 use plcdiag_melsec::sim::{McSim, McSimHandle, SimStation};
 use plcdiag_melsec::{
     CcLinkMaster, Client, ConnectOptions, FrameKind, NetworkKind, ReadPlan, Reply, RunState,
     StationConfig, StationState, TagAddress, TagValue, Transport,
 };
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::Command;
 
 const USAGE: &str = "usage: cargo bench --bench melsec -- <mode> [options]
   diag      [--seconds 10] [--stations 64] [--occupies 4]  full diagnostic polls/s (CPU + CC-Link) on one connection, TCP 3E and UDP 4E
@@ -166,77 +166,18 @@ impl Line {
 // ---------------------------------------------------------------------------------------
 // The simulator child
 
-/// The `serve-sim` child process (this binary re-executed); killed when dropped.
-struct Sims {
-    child: Child,
-    /// Commands to the child; it exits when it reaches EOF on stdin.
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-    ports: Vec<u16>,
-}
+type Sims = ServerChild;
 
-impl Sims {
-    /// Starts `count` simulated Q CPUs with one CC-Link master (`line`, SB/SW at 0) and D0..
-    /// holding `words` words, and waits for their `PORT n` lines.
-    async fn start(count: usize, line: Line, words: usize) -> anyhow::Result<Sims> {
-        let exe = std::env::current_exe().context("locating the bench binary")?;
-        let mut child = Command::new(exe)
-            .args(["serve-sim", "--count", &count.to_string()])
-            .args(["--stations", &line.stations.to_string()])
-            .args(["--occupies", &line.occupies.to_string()])
-            .args(["--words", &words.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the simulator child")?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let stdin = child.stdin.take().context("child stdin")?;
-        let mut sims = Sims {
-            child,
-            stdin,
-            lines: BufReader::new(stdout).lines(),
-            ports: Vec::with_capacity(count),
-        };
-        while sims.ports.len() < count {
-            let line = sims.line("PORT").await?;
-            let port = line
-                .strip_prefix("PORT ")
-                .and_then(|p| p.trim().parse().ok())
-                .with_context(|| format!("the simulator said {line:?}"))?;
-            sims.ports.push(port);
-        }
-        Ok(sims)
-    }
-
-    async fn line(&mut self, what: &str) -> anyhow::Result<String> {
-        tokio::time::timeout(Duration::from_secs(60), self.lines.next_line())
-            .await
-            .with_context(|| format!("the simulator did not print {what} within 60 s"))??
-            .context("the simulator exited")
-    }
-
-    fn addr(&self, i: usize) -> anyhow::Result<SocketAddr> {
-        let port = self.ports.get(i).context("no such simulator")?;
-        Ok(SocketAddr::from(([127, 0, 0, 1], *port)))
-    }
-
-    /// MC requests the simulated PLCs have received so far (all of them, TCP and UDP).
-    async fn requests(&mut self) -> anyhow::Result<u64> {
-        self.stdin.write_all(b"requests\n").await?;
-        self.stdin.flush().await?;
-        let line = self.line("REQUESTS").await?;
-        line.strip_prefix("REQUESTS ")
-            .and_then(|n| n.trim().parse().ok())
-            .with_context(|| format!("the simulator said {line:?}"))
-    }
-
-    /// User + system CPU time of the simulator process so far.
-    fn cpu(&self) -> anyhow::Result<Duration> {
-        let pid = self.child.id().context("the simulator exited")?;
-        cpu_time_of(&format!("/proc/{pid}/stat"))
-    }
+/// Starts `count` simulated Q CPUs (this binary re-executed as `serve-sim`) with one CC-Link
+/// master (`line`, SB/SW at 0) and D0.. holding `words` words, and waits for their ports.
+async fn start_sims(count: usize, line: Line, words: usize) -> anyhow::Result<Sims> {
+    let exe = std::env::current_exe().context("locating the bench binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["serve-sim", "--count", &count.to_string()])
+        .args(["--stations", &line.stations.to_string()])
+        .args(["--occupies", &line.occupies.to_string()])
+        .args(["--words", &words.to_string()]);
+    ServerChild::start(cmd, count, "the simulator").await
 }
 
 async fn serve_sim(count: usize, line: Line, words: usize) -> anyhow::Result<()> {
@@ -252,16 +193,8 @@ async fn serve_sim(count: usize, line: Line, words: usize) -> anyhow::Result<()>
         println!("PORT {}", sim.addr().port());
         sims.push(sim);
     }
-    // Serve until the parent closes our stdin (or kills us); `requests` asks for the MC
-    // requests received so far by all the simulated PLCs.
-    let mut commands = BufReader::new(tokio::io::stdin()).lines();
-    while let Some(command) = commands.next_line().await? {
-        if command.trim() == "requests" {
-            let total: u64 = sims.iter().map(McSimHandle::requests_served).sum();
-            println!("REQUESTS {total}");
-        }
-    }
-    Ok(())
+    // Serve until the parent closes our stdin (or kills us).
+    answer_requests(|| sims.iter().map(McSimHandle::requests_served).sum()).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -338,7 +271,7 @@ async fn diag_poll(
 
 async fn diag(duration: Duration, line: Line) -> anyhow::Result<()> {
     let done = watch_compilers();
-    let mut sims = Sims::start(1, line, 0).await?;
+    let mut sims = start_sims(1, line, 0).await?;
     let master = line.master();
     let (sw_first, sw_words) = master.sw_block();
     let sb = master
@@ -414,7 +347,7 @@ async fn words(duration: Duration, count: usize) -> anyhow::Result<()> {
         bail!("--words must be 1 to 65536");
     }
     let done = watch_compilers();
-    let mut sims = Sims::start(1, Line::new(64, 4)?, count).await?;
+    let mut sims = start_sims(1, Line::new(64, 4)?, count).await?;
     let tags: Vec<TagAddress> = (0..count)
         .map(|i| format!("D{i}:INT").parse())
         .collect::<Result<_, _>>()?;
@@ -499,7 +432,7 @@ async fn fleet(
     warmup: Duration,
 ) -> anyhow::Result<()> {
     let done = watch_compilers();
-    let mut sims = Sims::start(plcs, line, 0).await?;
+    let mut sims = start_sims(plcs, line, 0).await?;
     let database =
         std::env::temp_dir().join(format!("plcdiag-bench-melsec-{}.db", std::process::id()));
     let text = fleet_config(&sims.ports, line, &database);

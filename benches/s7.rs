@@ -24,7 +24,9 @@
 //! Benchmarks are not tests: nothing here asserts on time. Without a mode (as under
 //! `cargo test --all-targets`) the binary prints its usage and exits.
 
-use plcdiag::bench::{cpu_time, cpu_time_of, peak_rss_kib, polls_total, watch_compilers};
+use plcdiag::bench::{
+    ServerChild, answer_requests, cpu_time, peak_rss_kib, polls_total, watch_compilers,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -34,8 +36,7 @@ use anyhow::{Context, bail};
 use plcdiag::gateway::Gateway;
 use plcdiag_s7::sim::{S7Sim, S7SimHandle};
 use plcdiag_s7::{Area, Client, ConnectOptions, Reply, VarAddress, VarType, VarValue};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::Command;
 
 const USAGE: &str = "usage: cargo bench --bench s7 -- <mode> [options]
   szl       [--seconds 10]                            SZL polls/s, plcdiag vs native Snap7 client
@@ -97,88 +98,23 @@ impl Opts {
 // ---------------------------------------------------------------------------------------
 // Child processes and CPU accounting
 
-/// A server child process that printed `PORT n` lines; killed when dropped.
-struct Server {
-    child: Child,
-    /// Commands to the child; the simulator child exits when it reaches EOF on stdin.
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-    ports: Vec<u16>,
+type Server = ServerChild;
+
+/// The native Snap7 server of python-snap7 2.0.2 (the interop tests' peer script).
+async fn snap7_server() -> anyhow::Result<Server> {
+    let script = repo().join("drivers/s7/tests/peers/snap7_server.py");
+    let mut cmd = Command::new(python()?);
+    cmd.arg(script);
+    ServerChild::start(cmd, 1, "the python-snap7 server").await
 }
 
-impl Server {
-    /// Starts `cmd`, waits for `count` lines `PORT n`.
-    async fn start(mut cmd: Command, count: usize, what: &str) -> anyhow::Result<Server> {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {what}"))?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut ports = Vec::with_capacity(count);
-        while ports.len() < count {
-            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-                .await
-                .with_context(|| format!("{what} did not print PORT within 60 s"))??
-                .with_context(|| format!("{what} exited before printing PORT"))?;
-            let port = line
-                .strip_prefix("PORT ")
-                .and_then(|p| p.trim().parse().ok())
-                .with_context(|| format!("{what} said {line:?}"))?;
-            ports.push(port);
-        }
-        let stdin = child.stdin.take().context("child stdin")?;
-        Ok(Server {
-            child,
-            stdin,
-            lines,
-            ports,
-        })
-    }
-
-    /// The native Snap7 server of python-snap7 2.0.2 (the interop tests' peer script).
-    async fn snap7() -> anyhow::Result<Server> {
-        let script = repo().join("drivers/s7/tests/peers/snap7_server.py");
-        let mut cmd = Command::new(python()?);
-        cmd.arg(script);
-        Server::start(cmd, 1, "the python-snap7 server").await
-    }
-
-    /// This binary re-executed as `serve-sim`.
-    async fn sim(count: usize, pdu: u16, reals: usize) -> anyhow::Result<Server> {
-        let exe = std::env::current_exe().context("locating the bench binary")?;
-        let mut cmd = Command::new(exe);
-        cmd.args(["serve-sim", "--count", &count.to_string()])
-            .args(["--pdu", &pdu.to_string(), "--reals", &reals.to_string()]);
-        Server::start(cmd, count, "the simulator").await
-    }
-
-    fn addr(&self, i: usize) -> anyhow::Result<SocketAddr> {
-        let port = self.ports.get(i).context("no such server port")?;
-        Ok(SocketAddr::from(([127, 0, 0, 1], *port)))
-    }
-
-    /// S7 frames the simulator child has received so far (all its CPUs).
-    async fn requests(&mut self) -> anyhow::Result<u64> {
-        self.stdin.write_all(b"requests\n").await?;
-        self.stdin.flush().await?;
-        let line = tokio::time::timeout(Duration::from_secs(10), self.lines.next_line())
-            .await
-            .context("the simulator did not answer `requests`")??
-            .context("the simulator exited")?;
-        line.strip_prefix("REQUESTS ")
-            .and_then(|n| n.trim().parse().ok())
-            .with_context(|| format!("the simulator said {line:?}"))
-    }
-
-    /// User + system CPU time of the server process so far.
-    fn cpu(&self) -> anyhow::Result<Duration> {
-        let pid = self.child.id().context("the server exited")?;
-        cpu_time_of(&format!("/proc/{pid}/stat"))
-    }
+/// This binary re-executed as `serve-sim`.
+async fn sim_server(count: usize, pdu: u16, reals: usize) -> anyhow::Result<Server> {
+    let exe = std::env::current_exe().context("locating the bench binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["serve-sim", "--count", &count.to_string()])
+        .args(["--pdu", &pdu.to_string(), "--reals", &reals.to_string()]);
+    ServerChild::start(cmd, count, "the simulator").await
 }
 
 fn repo() -> PathBuf {
@@ -226,16 +162,8 @@ async fn serve_sim(count: usize, pdu: u16, reals: usize) -> anyhow::Result<()> {
         println!("PORT {}", sim.addr().port());
         sims.push(sim);
     }
-    // Serve until the parent closes our stdin (or kills us); `requests` asks for the S7
-    // frames received so far by all the simulated CPUs.
-    let mut commands = BufReader::new(tokio::io::stdin()).lines();
-    while let Some(line) = commands.next_line().await? {
-        if line.trim() == "requests" {
-            let total: u64 = sims.iter().map(S7SimHandle::requests_served).sum();
-            println!("REQUESTS {total}");
-        }
-    }
-    Ok(())
+    // Serve until the parent closes our stdin (or kills us).
+    answer_requests(|| sims.iter().map(S7SimHandle::requests_served).sum()).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -415,10 +343,10 @@ async fn szl(duration: Duration) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---:|---:|---:|---:|");
     let servers: [(&'static str, Server); 2] = [
-        ("Snap7 server (python-snap7 2.0.2)", Server::snap7().await?),
+        ("Snap7 server (python-snap7 2.0.2)", snap7_server().await?),
         (
             "plcdiag simulator",
-            Server::sim(1, 480, 0).await.context("serve-sim")?,
+            sim_server(1, 480, 0).await.context("serve-sim")?,
         ),
     ];
     for (name, server) in &servers {
@@ -443,7 +371,7 @@ async fn szl(duration: Duration) -> anyhow::Result<()> {
 
 async fn readvar(duration: Duration, reals: usize, pdu: u16) -> anyhow::Result<()> {
     let noise = watch_compilers();
-    let server = Server::sim(1, pdu, reals).await?;
+    let server = sim_server(1, pdu, reals).await?;
     let items: Vec<VarAddress> = (0..reals)
         .map(|i| VarAddress {
             area: Area::DataBlock(1),
@@ -520,7 +448,7 @@ fn fleet_config(ports: &[u16], database: &Path) -> String {
 
 async fn fleet(cpus: usize, duration: Duration, warmup: Duration) -> anyhow::Result<()> {
     let noise = watch_compilers();
-    let mut sims = Server::sim(cpus, 480, 0).await?;
+    let mut sims = sim_server(cpus, 480, 0).await?;
     let database = std::env::temp_dir().join(format!("plcdiag-bench-s7-{}.db", std::process::id()));
     let text = fleet_config(&sims.ports, &database);
     let config = plcdiag::config::parse(&text, &std::env::temp_dir())

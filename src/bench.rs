@@ -4,6 +4,7 @@
 //! reported are the gateway's alone: device tasks, hub, live view, metrics and the SQLite
 //! store writer, as in production. Figures go to docs/PERFORMANCE.md with this command.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -280,4 +281,86 @@ pub fn polls_total(gateway: &Gateway) -> anyhow::Result<u64> {
             .with_context(|| format!("metrics line {line:?}"))? as u64;
     }
     Ok(total)
+}
+
+/// A benchmark's server child process: it prints one `PORT n` line per server it runs, then
+/// answers `requests` on stdin with `REQUESTS n` (see [`answer_requests`]). Killed when dropped.
+pub struct ServerChild {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    /// The ports the child printed, in order.
+    pub ports: Vec<u16>,
+}
+
+impl ServerChild {
+    /// Starts `cmd` and waits for `count` `PORT n` lines; `what` names it in errors.
+    pub async fn start(mut cmd: Command, count: usize, what: &str) -> anyhow::Result<ServerChild> {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {what}"))?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let stdin = child.stdin.take().context("child stdin")?;
+        let mut server = ServerChild {
+            child,
+            stdin,
+            lines: BufReader::new(stdout).lines(),
+            ports: Vec::with_capacity(count),
+        };
+        while server.ports.len() < count {
+            let line = server.line(what, "PORT").await?;
+            let port = line
+                .strip_prefix("PORT ")
+                .and_then(|p| p.trim().parse().ok())
+                .with_context(|| format!("{what} said {line:?}"))?;
+            server.ports.push(port);
+        }
+        Ok(server)
+    }
+
+    async fn line(&mut self, what: &str, expected: &str) -> anyhow::Result<String> {
+        tokio::time::timeout(Duration::from_secs(60), self.lines.next_line())
+            .await
+            .with_context(|| format!("{what} did not print {expected} within 60 s"))??
+            .with_context(|| format!("{what} exited"))
+    }
+
+    /// The loopback address of the `i`-th server.
+    pub fn addr(&self, i: usize) -> anyhow::Result<SocketAddr> {
+        let port = self.ports.get(i).context("no such server port")?;
+        Ok(SocketAddr::from(([127, 0, 0, 1], *port)))
+    }
+
+    /// Requests the child's servers have received so far.
+    pub async fn requests(&mut self) -> anyhow::Result<u64> {
+        use tokio::io::AsyncWriteExt as _;
+        self.stdin.write_all(b"requests\n").await?;
+        self.stdin.flush().await?;
+        let line = self.line("the simulator", "REQUESTS").await?;
+        line.strip_prefix("REQUESTS ")
+            .and_then(|n| n.trim().parse().ok())
+            .with_context(|| format!("the simulator said {line:?}"))
+    }
+
+    /// User + system CPU time of the child so far.
+    pub fn cpu(&self) -> anyhow::Result<Duration> {
+        let pid = self.child.id().context("the server exited")?;
+        cpu_time_of(&format!("/proc/{pid}/stat"))
+    }
+}
+
+/// The child side of [`ServerChild`]: answers each `requests` line on stdin with
+/// `REQUESTS <total()>` until the parent closes stdin (or kills the child).
+pub async fn answer_requests(total: impl Fn() -> u64) -> anyhow::Result<()> {
+    let mut commands = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(command) = commands.next_line().await? {
+        if command.trim() == "requests" {
+            println!("REQUESTS {}", total());
+        }
+    }
+    Ok(())
 }
