@@ -19,5 +19,6 @@ pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod probe;
+pub mod rules;
 pub mod store;
 pub mod web;
