@@ -18,6 +18,7 @@ pub mod hub;
 pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod probe;
 pub mod rules;
 pub mod store;

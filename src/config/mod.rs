@@ -6,7 +6,9 @@
 //! section is deserialized on its own so that one file with several mistakes reports all of
 //! them, each with file, line and column.
 
+pub mod pattern;
 pub mod raw;
+pub mod secret;
 
 use std::collections::HashMap;
 use std::fmt;

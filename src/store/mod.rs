@@ -5,6 +5,8 @@
 //! `synchronous = NORMAL`, so a crash loses at most the last uncommitted batch and never
 //! corrupts the history. Queries are checked at run time (no database is needed to build).
 
+pub mod alarms;
+pub mod outbox;
 mod sampling;
 pub mod writer;
 

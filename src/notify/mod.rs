@@ -1,0 +1,1 @@
+//! Alarm notifications: webhook and chat-robot receivers fed from the SQLite outbox.

@@ -1,0 +1,1 @@
+//! What a rule condition sees about one device.

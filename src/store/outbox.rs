@@ -1,0 +1,1 @@
+//! The notification outbox queue: pending rows per receiver, batches, delivery marks.
