@@ -12,6 +12,7 @@
 //! The types here are what leaves the rules: [`AlarmChange`] to the store, [`Notice`] (its
 //! serialized form in the outbox) to the notifiers.
 
+pub mod alarm;
 pub mod expr;
 pub mod facts;
 
