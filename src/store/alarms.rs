@@ -4,12 +4,198 @@
 //! row, appends the journal row, saves the alarm point's state and inserts one outbox row per
 //! receiver. A crash therefore leaves either all of it or none: the outbox never misses a
 //! journalled change, and a restart resumes from exactly the state the journal shows.
-//! The rules engine is the only writer of these tables (the store writer owns the history).
+//! The rules engine is the only writer of these tables (the store writer owns the history),
+//! apart from [`Store::prune_alarms`], which deletes only what no operator or notifier still
+//! needs.
+//!
+//! The read side serves the alarm list ([`Store::open_alarms`]), one activation
+//! ([`Store::alarm`]), the journal ([`Store::alarm_journal`]) and the alarm-system KPIs
+//! ([`Store::alarm_kpis`]).
 
-use sqlx::Row;
+use chrono::{DateTime, Utc};
+use serde::de::IntoDeserializer;
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::{QueryBuilder, Row};
 
-use super::{Error, Store};
-use crate::rules::AlarmChange;
+use super::{Error, HISTORY_ROW_LIMIT, Store, from_millis};
+use crate::rules::{AlarmChange, AlarmState, Priority, Transition};
+
+/// Which activations are open, i.e. still on the operator's alarm list: the condition is
+/// active, or nobody has acknowledged it yet, or it is shelved or latched. Columns are
+/// qualified so the condition also works in a join with the journal.
+const OPEN_ALARM: &str =
+    "(alarms.active = 1 OR alarms.acked = 0 OR alarms.state IN ('shelved', 'latched'))";
+
+/// The columns [`AlarmRow::from_row`] reads.
+const ALARM_COLUMNS: &str = "id, rule, device, driver, priority, state, active, acked, message, \
+     vals, raised_ms, cleared_ms, acked_ms, acked_by, ack_note, shelved_until_ms, updated_ms";
+
+/// One activation of an alarm point, as the alarm list and the API show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmRow {
+    /// Activation id: what the API acknowledges and shelves.
+    pub id: i64,
+    /// Rule name.
+    pub rule: String,
+    /// Device name.
+    pub device: String,
+    /// Device kind (`s7`, `melsec`, `modbus`).
+    pub driver: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Current ISA-18.2 state.
+    pub state: AlarmState,
+    /// Whether the condition is (still) considered active.
+    pub active: bool,
+    /// Whether it is acknowledged.
+    pub acked: bool,
+    /// The rule's message as it was raised.
+    pub message: String,
+    /// The values that explain the alarm, as they were when it was raised.
+    pub values: serde_json::Value,
+    /// When it was raised.
+    pub raised_at: DateTime<Utc>,
+    /// When it cleared, once it has.
+    pub cleared_at: Option<DateTime<Utc>>,
+    /// When it was acknowledged, once it has been.
+    pub acked_at: Option<DateTime<Utc>>,
+    /// Who acknowledged (or reset) it; `None` when the system did (ack mode `auto` or `none`).
+    pub acked_by: Option<String>,
+    /// The note given with the acknowledgement.
+    pub ack_note: Option<String>,
+    /// End of the shelving, while shelved.
+    pub shelved_until: Option<DateTime<Utc>>,
+    /// Time of its latest transition.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AlarmRow {
+    fn from_row(r: &SqliteRow) -> Result<Self, Error> {
+        let vals: String = r.try_get("vals")?;
+        Ok(Self {
+            id: r.try_get("id")?,
+            rule: r.try_get("rule")?,
+            device: r.try_get("device")?,
+            driver: r.try_get("driver")?,
+            priority: priority_column(r)?,
+            state: state_column(r)?,
+            active: r.try_get("active")?,
+            acked: r.try_get("acked")?,
+            message: r.try_get("message")?,
+            values: serde_json::from_str(&vals).unwrap_or(serde_json::Value::Null),
+            raised_at: from_millis(r.try_get("raised_ms")?),
+            cleared_at: r.try_get::<Option<i64>, _>("cleared_ms")?.map(from_millis),
+            acked_at: r.try_get::<Option<i64>, _>("acked_ms")?.map(from_millis),
+            acked_by: r.try_get("acked_by")?,
+            ack_note: r.try_get("ack_note")?,
+            shelved_until: r
+                .try_get::<Option<i64>, _>("shelved_until_ms")?
+                .map(from_millis),
+            updated_at: from_millis(r.try_get("updated_ms")?),
+        })
+    }
+}
+
+/// One journal row: one transition of one activation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalRow {
+    /// Journal id; ids grow in commit order.
+    pub id: i64,
+    /// The activation the transition belongs to.
+    pub alarm_id: i64,
+    /// When the transition happened (gateway clock).
+    pub at: DateTime<Utc>,
+    /// Rule name.
+    pub rule: String,
+    /// Device name.
+    pub device: String,
+    /// Priority.
+    pub priority: Priority,
+    /// What happened.
+    pub transition: Transition,
+    /// State after the transition.
+    pub state: AlarmState,
+    /// The rule's message with the values of that moment.
+    pub message: String,
+    /// The values of that moment.
+    pub values: serde_json::Value,
+    /// Who acknowledged, shelved or unshelved it.
+    pub user: Option<String>,
+    /// Their note.
+    pub note: Option<String>,
+}
+
+impl JournalRow {
+    fn from_row(r: &SqliteRow) -> Result<Self, Error> {
+        let vals: String = r.try_get("vals")?;
+        let transition: String = r.try_get("transition")?;
+        Ok(Self {
+            id: r.try_get("id")?,
+            alarm_id: r.try_get("alarm_id")?,
+            at: from_millis(r.try_get("at_ms")?),
+            rule: r.try_get("rule")?,
+            device: r.try_get("device")?,
+            priority: priority_column(r)?,
+            transition: parse_transition(&transition)
+                .ok_or_else(|| unknown("transition", &transition))?,
+            state: state_column(r)?,
+            message: r.try_get("message")?,
+            values: serde_json::from_str(&vals).unwrap_or(serde_json::Value::Null),
+            user: r.try_get("user")?,
+            note: r.try_get("note")?,
+        })
+    }
+}
+
+/// Which journal rows [`Store::alarm_journal`] returns. Every `Some` narrows the result;
+/// the default matches everything and returns the newest [`JournalFilter::DEFAULT_LIMIT`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct JournalFilter {
+    /// Transitions at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Transitions at or before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// Of this device.
+    pub device: Option<String>,
+    /// Of this rule.
+    pub rule: Option<String>,
+    /// Of this priority.
+    pub priority: Option<Priority>,
+    /// Leaving the alarm in this state.
+    pub state: Option<AlarmState>,
+    /// Of this kind.
+    pub transition: Option<Transition>,
+    /// Of this activation.
+    pub alarm_id: Option<i64>,
+    /// The most rows to return; capped at [`HISTORY_ROW_LIMIT`], and 0 or less returns none.
+    pub limit: i64,
+    /// Only rows older than this journal id: pass the last id of one page to get the next.
+    pub before_id: Option<i64>,
+}
+
+impl JournalFilter {
+    /// The page size of the default filter.
+    pub const DEFAULT_LIMIT: i64 = 200;
+}
+
+impl Default for JournalFilter {
+    fn default() -> Self {
+        Self {
+            from: None,
+            to: None,
+            device: None,
+            rule: None,
+            priority: None,
+            state: None,
+            transition: None,
+            alarm_id: None,
+            limit: Self::DEFAULT_LIMIT,
+            before_id: None,
+        }
+    }
+}
 
 /// An alarm point's saved state, as loaded at start-up.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,5 +333,556 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(id.unwrap_or(0))
+    }
+
+    /// Open alarms: active, or not yet acknowledged, or shelved/latched — what an operator
+    /// must see; sorted by priority (critical first), then raised_at newest first.
+    pub async fn open_alarms(&self) -> Result<Vec<AlarmRow>, Error> {
+        let sql = format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE {OPEN_ALARM}");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut out = rows
+            .iter()
+            .map(AlarmRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(b.raised_at.cmp(&a.raised_at))
+                .then(b.id.cmp(&a.id))
+        });
+        Ok(out)
+    }
+
+    /// One activation, open or finished; `None` when there is no such id (or it was pruned).
+    pub async fn alarm(&self, id: i64) -> Result<Option<AlarmRow>, Error> {
+        let sql = format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(AlarmRow::from_row).transpose()
+    }
+
+    /// Journal rows matching the filter, newest first (by journal id, which is commit order).
+    pub async fn alarm_journal(&self, filter: &JournalFilter) -> Result<Vec<JournalRow>, Error> {
+        let limit = filter.limit.clamp(0, HISTORY_ROW_LIMIT);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Only the filters that are set become SQL, so SQLite can pick the index that fits
+        // (`?1 IS NULL OR col = ?1` would hide the time and activation indexes from it).
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, alarm_id, at_ms, rule, device, priority, transition, state, message, vals,
+                    user, note
+             FROM alarm_journal WHERE 1 = 1",
+        );
+        if let Some(from) = filter.from {
+            q.push(" AND at_ms >= ").push_bind(from.timestamp_millis());
+        }
+        if let Some(to) = filter.to {
+            q.push(" AND at_ms <= ").push_bind(to.timestamp_millis());
+        }
+        if let Some(device) = &filter.device {
+            q.push(" AND device = ").push_bind(device.as_str());
+        }
+        if let Some(rule) = &filter.rule {
+            q.push(" AND rule = ").push_bind(rule.as_str());
+        }
+        if let Some(priority) = filter.priority {
+            q.push(" AND priority = ").push_bind(priority.as_str());
+        }
+        if let Some(state) = filter.state {
+            q.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(transition) = filter.transition {
+            q.push(" AND transition = ").push_bind(transition.as_str());
+        }
+        if let Some(alarm_id) = filter.alarm_id {
+            q.push(" AND alarm_id = ").push_bind(alarm_id);
+        }
+        if let Some(before_id) = filter.before_id {
+            q.push(" AND id < ").push_bind(before_id);
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(JournalRow::from_row).collect()
+    }
+}
+
+fn priority_column(r: &SqliteRow) -> Result<Priority, Error> {
+    let s: String = r.try_get("priority")?;
+    Priority::parse(&s).ok_or_else(|| unknown("priority", &s))
+}
+
+fn state_column(r: &SqliteRow) -> Result<AlarmState, Error> {
+    let s: String = r.try_get("state")?;
+    AlarmState::parse(&s).ok_or_else(|| unknown("state", &s))
+}
+
+/// Parses a name written by [`Transition::as_str`] (its serde name is the same string).
+fn parse_transition(s: &str) -> Option<Transition> {
+    Transition::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(s)).ok()
+}
+
+/// A column holding a name this version does not know: a damaged row, or one written by a
+/// newer plcdiag. Reported, not guessed, so the alarm list never shows a wrong priority.
+fn unknown(column: &str, value: &str) -> Error {
+    Error::Query(sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("unknown {column} {value:?}").into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::rules::Notice;
+
+    /// `secs` after a fixed start (2026-05-28T20:26:40Z), so tests never read the clock.
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_780_000_000 + secs, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    /// A change of activation `alarm_id` of `overtemp` on `press-1` (high, one receiver),
+    /// with `active`/`acked` as `state` implies; tests override the rest.
+    fn change(
+        alarm_id: i64,
+        transition: Transition,
+        state: AlarmState,
+        at: DateTime<Utc>,
+    ) -> AlarmChange {
+        let (active, acked) = match state {
+            AlarmState::Unacknowledged | AlarmState::Shelved => (true, false),
+            AlarmState::Acknowledged => (true, true),
+            AlarmState::RtnUnacknowledged | AlarmState::Latched => (false, false),
+            AlarmState::Normal | AlarmState::Suppressed | AlarmState::OutOfService => (false, true),
+        };
+        AlarmChange {
+            notice: Notice {
+                journal_id: 0,
+                alarm_id,
+                rule: "overtemp".into(),
+                device: "press-1".into(),
+                driver: "s7".into(),
+                priority: Priority::High,
+                transition,
+                state,
+                active,
+                acked,
+                at,
+                raised_at: at,
+                cleared_at: (!active).then_some(at),
+                message: format!("oil temperature {transition}"),
+                values: json!({ "temperature": 95.0 }),
+                user: None,
+                note: None,
+                shelved_until: None,
+            },
+            receivers: vec![Arc::from("ops")],
+            point: json!({ "state": state.as_str() }),
+        }
+    }
+
+    fn on(mut c: AlarmChange, rule: &str, device: &str, priority: Priority) -> AlarmChange {
+        c.notice.rule = rule.into();
+        c.notice.device = device.into();
+        c.notice.priority = priority;
+        c
+    }
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir.path().join("h.db"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, store)
+    }
+
+    async fn commit(store: &Store, changes: Vec<AlarmChange>) {
+        let mut changes = changes;
+        store
+            .commit_alarm_changes(&mut changes)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    async fn open_ids(store: &Store) -> Vec<i64> {
+        let open = store.open_alarms().await.unwrap_or_else(|e| panic!("{e}"));
+        open.iter().map(|a| a.id).collect()
+    }
+
+    async fn journal(store: &Store, filter: JournalFilter) -> Vec<JournalRow> {
+        store
+            .alarm_journal(&filter)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    use AlarmState as S;
+    use Transition as T;
+
+    #[tokio::test]
+    async fn open_alarms_are_the_active_unacknowledged_shelved_and_latched_ones_critical_first_then_newest()
+     {
+        let (_dir, store) = store().await;
+        let mut shelved = change(6, T::Shelved, S::Shelved, t(95));
+        (shelved.notice.active, shelved.notice.acked) = (false, true);
+        shelved.notice.shelved_until = Some(t(1000));
+        commit(
+            &store,
+            vec![
+                change(1, T::Raised, S::Unacknowledged, t(0)),
+                on(
+                    change(2, T::Raised, S::Unacknowledged, t(10)),
+                    "estop",
+                    "press-1",
+                    Priority::Critical,
+                ),
+                change(3, T::Raised, S::Unacknowledged, t(20)),
+                change(3, T::Cleared, S::RtnUnacknowledged, t(30)),
+                // Acknowledged, then cleared: finished, off the list.
+                change(4, T::Raised, S::Unacknowledged, t(40)),
+                change(4, T::Acknowledged, S::Acknowledged, t(50)),
+                change(4, T::Cleared, S::Normal, t(60)),
+                on(
+                    change(5, T::Raised, S::Unacknowledged, t(70)),
+                    "level",
+                    "tank",
+                    Priority::Low,
+                ),
+                on(
+                    change(5, T::Acknowledged, S::Acknowledged, t(80)),
+                    "level",
+                    "tank",
+                    Priority::Low,
+                ),
+                on(
+                    change(6, T::Raised, S::Unacknowledged, t(90)),
+                    "door",
+                    "cell",
+                    Priority::Medium,
+                ),
+                on(
+                    change(6, T::Acknowledged, S::Acknowledged, t(91)),
+                    "door",
+                    "cell",
+                    Priority::Medium,
+                ),
+                on(
+                    change(6, T::Cleared, S::Normal, t(92)),
+                    "door",
+                    "cell",
+                    Priority::Medium,
+                ),
+                on(shelved, "door", "cell", Priority::Medium),
+                on(
+                    change(7, T::Raised, S::Unacknowledged, t(100)),
+                    "guard",
+                    "cell",
+                    Priority::Medium,
+                ),
+                on(
+                    change(7, T::Cleared, S::Latched, t(110)),
+                    "guard",
+                    "cell",
+                    Priority::Medium,
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(open_ids(&store).await, [2, 3, 1, 7, 6, 5]);
+        let open = store.open_alarms().await.unwrap_or_else(|e| panic!("{e}"));
+        let rtn = open.iter().find(|a| a.id == 3);
+        assert_eq!(
+            rtn.map(|a| (a.state, a.active, a.acked)),
+            Some((S::RtnUnacknowledged, false, false))
+        );
+    }
+
+    #[tokio::test]
+    async fn alarm_returns_one_activation_open_or_finished_and_none_for_an_unknown_id() {
+        let (_dir, store) = store().await;
+        commit(
+            &store,
+            vec![
+                change(4, T::Raised, S::Unacknowledged, t(40)),
+                change(4, T::Acknowledged, S::Acknowledged, t(50)),
+                change(4, T::Cleared, S::Normal, t(60)),
+            ],
+        )
+        .await;
+        let a = store.alarm(4).await.unwrap_or_else(|e| panic!("{e}"));
+        let a = a.unwrap_or_else(|| panic!("alarm 4 is stored"));
+        assert_eq!(
+            (a.rule.as_str(), a.device.as_str(), a.driver.as_str()),
+            ("overtemp", "press-1", "s7")
+        );
+        assert_eq!(
+            (a.priority, a.state, a.active, a.acked),
+            (Priority::High, S::Normal, false, true)
+        );
+        assert_eq!(
+            (a.raised_at, a.acked_at, a.cleared_at),
+            (t(40), Some(t(50)), Some(t(60)))
+        );
+        assert_eq!(a.updated_at, t(60));
+        assert_eq!(store.alarm(5).await.ok(), Some(None));
+    }
+
+    /// Three activations over two rules and two devices, six journal rows (ids 1 to 6).
+    async fn three_activations(store: &Store) {
+        let mut ack = change(1, T::Acknowledged, S::Acknowledged, t(10));
+        ack.notice.user = Some("ana".into());
+        commit(
+            store,
+            vec![
+                change(1, T::Raised, S::Unacknowledged, t(0)),
+                ack,
+                change(1, T::Cleared, S::Normal, t(20)),
+                on(
+                    change(2, T::Raised, S::Unacknowledged, t(30)),
+                    "overtemp",
+                    "press-2",
+                    Priority::High,
+                ),
+                on(
+                    change(2, T::Cleared, S::RtnUnacknowledged, t(40)),
+                    "overtemp",
+                    "press-2",
+                    Priority::High,
+                ),
+                on(
+                    change(3, T::Raised, S::Unacknowledged, t(50)),
+                    "lowpressure",
+                    "press-1",
+                    Priority::Critical,
+                ),
+            ],
+        )
+        .await;
+    }
+
+    fn keys(rows: &[JournalRow]) -> Vec<(i64, Transition)> {
+        rows.iter().map(|r| (r.alarm_id, r.transition)).collect()
+    }
+
+    #[tokio::test]
+    async fn the_journal_without_filters_is_every_row_newest_first() {
+        let (_dir, store) = store().await;
+        three_activations(&store).await;
+        let rows = journal(&store, JournalFilter::default()).await;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [6, 5, 4, 3, 2, 1]);
+        let ack = rows.iter().find(|r| r.transition == T::Acknowledged);
+        assert_eq!(
+            ack.map(|r| (
+                r.at,
+                r.state,
+                r.user.as_deref(),
+                r.rule.as_str(),
+                r.priority
+            )),
+            Some((
+                t(10),
+                S::Acknowledged,
+                Some("ana"),
+                "overtemp",
+                Priority::High
+            ))
+        );
+    }
+
+    #[tokio::test]
+    async fn each_journal_filter_narrows_to_its_rows() {
+        let (_dir, store) = store().await;
+        three_activations(&store).await;
+        let f = JournalFilter::default;
+        let cases: [(JournalFilter, &[(i64, Transition)]); 10] = [
+            (
+                JournalFilter {
+                    from: Some(t(20)),
+                    ..f()
+                },
+                &[
+                    (3, T::Raised),
+                    (2, T::Cleared),
+                    (2, T::Raised),
+                    (1, T::Cleared),
+                ],
+            ),
+            (
+                JournalFilter {
+                    to: Some(t(10)),
+                    ..f()
+                },
+                &[(1, T::Acknowledged), (1, T::Raised)],
+            ),
+            (
+                JournalFilter {
+                    from: Some(t(10)),
+                    to: Some(t(30)),
+                    ..f()
+                },
+                &[(2, T::Raised), (1, T::Cleared), (1, T::Acknowledged)],
+            ),
+            (
+                JournalFilter {
+                    device: Some("press-2".into()),
+                    ..f()
+                },
+                &[(2, T::Cleared), (2, T::Raised)],
+            ),
+            (
+                JournalFilter {
+                    rule: Some("lowpressure".into()),
+                    ..f()
+                },
+                &[(3, T::Raised)],
+            ),
+            (
+                JournalFilter {
+                    priority: Some(Priority::Critical),
+                    ..f()
+                },
+                &[(3, T::Raised)],
+            ),
+            (
+                JournalFilter {
+                    state: Some(S::RtnUnacknowledged),
+                    ..f()
+                },
+                &[(2, T::Cleared)],
+            ),
+            (
+                JournalFilter {
+                    transition: Some(T::Raised),
+                    ..f()
+                },
+                &[(3, T::Raised), (2, T::Raised), (1, T::Raised)],
+            ),
+            (
+                JournalFilter {
+                    alarm_id: Some(1),
+                    ..f()
+                },
+                &[(1, T::Cleared), (1, T::Acknowledged), (1, T::Raised)],
+            ),
+            (
+                JournalFilter {
+                    device: Some("press-1".into()),
+                    transition: Some(T::Raised),
+                    ..f()
+                },
+                &[(3, T::Raised), (1, T::Raised)],
+            ),
+        ];
+        for (filter, want) in cases {
+            assert_eq!(
+                keys(&journal(&store, filter.clone()).await),
+                want,
+                "{filter:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn journal_pages_follow_before_id_until_an_empty_page() {
+        let (_dir, store) = store().await;
+        three_activations(&store).await;
+        let mut pages = Vec::new();
+        let mut before_id = None;
+        loop {
+            let page = journal(
+                &store,
+                JournalFilter {
+                    limit: 4,
+                    before_id,
+                    ..Default::default()
+                },
+            )
+            .await;
+            let Some(last) = page.last() else { break };
+            before_id = Some(last.id);
+            pages.push(page.iter().map(|r| r.id).collect::<Vec<_>>());
+        }
+        assert_eq!(pages, [vec![6, 5, 4, 3], vec![2, 1]]);
+        // Paging combines with the other filters.
+        let page = journal(
+            &store,
+            JournalFilter {
+                alarm_id: Some(1),
+                before_id: Some(3),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(keys(&page), [(1, T::Acknowledged)]);
+    }
+
+    #[tokio::test]
+    async fn a_journal_limit_of_zero_or_less_returns_nothing_and_a_huge_one_is_capped() {
+        let (_dir, store) = store().await;
+        three_activations(&store).await;
+        assert!(
+            journal(
+                &store,
+                JournalFilter {
+                    limit: 0,
+                    ..Default::default()
+                }
+            )
+            .await
+            .is_empty()
+        );
+        assert!(
+            journal(
+                &store,
+                JournalFilter {
+                    limit: -5,
+                    ..Default::default()
+                }
+            )
+            .await
+            .is_empty()
+        );
+        assert_eq!(
+            journal(
+                &store,
+                JournalFilter {
+                    limit: i64::MAX,
+                    ..Default::default()
+                }
+            )
+            .await
+            .len(),
+            6
+        );
+    }
+
+    #[test]
+    fn every_transition_name_reads_back_and_unknown_names_do_not() {
+        for tr in [
+            T::Raised,
+            T::Cleared,
+            T::Acknowledged,
+            T::Reset,
+            T::ReAlarmed,
+            T::Shelved,
+            T::Unshelved,
+            T::ShelveExpired,
+            T::Suppressed,
+            T::Unsuppressed,
+        ] {
+            assert_eq!(parse_transition(tr.as_str()), Some(tr));
+        }
+        assert_eq!(parse_transition("exploded"), None);
     }
 }
