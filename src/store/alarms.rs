@@ -219,7 +219,11 @@ impl Store {
             let n = &change.notice;
             let at = n.at.timestamp_millis();
             let values = n.values.to_string();
-            let acked_by = (n.transition == crate::rules::Transition::Acknowledged)
+            // An operator acknowledges by `Acknowledged`, or by `Reset` for a latched alarm
+            // that was not acknowledged before; other operator actions (shelving) are not
+            // acknowledgements. Who, when and the note are recorded only by the change that
+            // first acknowledges the activation, so the three always describe one transition.
+            let acked_by = matches!(n.transition, Transition::Acknowledged | Transition::Reset)
                 .then_some(n.user.as_deref())
                 .flatten();
             sqlx::query(
@@ -233,8 +237,10 @@ impl Store {
                      cleared_ms = excluded.cleared_ms,
                      acked_ms = CASE WHEN alarms.acked_ms IS NULL AND excluded.acked
                                      THEN excluded.updated_ms ELSE alarms.acked_ms END,
-                     acked_by = COALESCE(alarms.acked_by, excluded.acked_by),
-                     ack_note = COALESCE(alarms.ack_note, excluded.ack_note),
+                     acked_by = CASE WHEN alarms.acked_ms IS NULL AND excluded.acked
+                                     THEN excluded.acked_by ELSE alarms.acked_by END,
+                     ack_note = CASE WHEN alarms.acked_ms IS NULL AND excluded.acked
+                                     THEN excluded.ack_note ELSE alarms.ack_note END,
                      shelved_until_ms = excluded.shelved_until_ms,
                      updated_ms = excluded.updated_ms",
             )
@@ -864,6 +870,101 @@ mod tests {
             .await
             .len(),
             6
+        );
+    }
+
+    async fn alarm_row(store: &Store, id: i64) -> AlarmRow {
+        let row = store.alarm(id).await.unwrap_or_else(|e| panic!("{e}"));
+        row.unwrap_or_else(|| panic!("alarm {id} is stored"))
+    }
+
+    #[tokio::test]
+    async fn acknowledging_records_who_when_and_why_and_the_first_raises_values_are_kept() {
+        let (_dir, store) = store().await;
+        let mut shelve = change(1, T::Shelved, S::Shelved, t(5));
+        (shelve.notice.user, shelve.notice.note) = (Some("ben".into()), Some("noisy".into()));
+        let mut ack = change(1, T::Acknowledged, S::Acknowledged, t(10));
+        ack.notice.user = Some("ana".into());
+        ack.notice.note = Some("cooling valve stuck".into());
+        ack.notice.values = json!({ "temperature": 80.0 });
+        ack.notice.message = "oil temperature 80".into();
+        let mut clear = change(1, T::Cleared, S::Normal, t(20));
+        clear.notice.values = json!({ "temperature": 60.0 });
+        commit(
+            &store,
+            vec![change(1, T::Raised, S::Unacknowledged, t(0)), shelve],
+        )
+        .await;
+        // Shelving is an operator action but not an acknowledgement.
+        let a = alarm_row(&store, 1).await;
+        assert_eq!(
+            (a.acked, a.acked_at, a.acked_by, a.ack_note),
+            (false, None, None, None)
+        );
+        commit(&store, vec![ack, clear]).await;
+        let a = alarm_row(&store, 1).await;
+        assert_eq!(a.acked_at, Some(t(10)));
+        assert_eq!(a.acked_by.as_deref(), Some("ana"));
+        assert_eq!(a.ack_note.as_deref(), Some("cooling valve stuck"));
+        assert_eq!(a.values, json!({ "temperature": 95.0 }));
+        assert_eq!(a.message, "oil temperature raised");
+        assert_eq!(
+            (a.raised_at, a.cleared_at, a.updated_at),
+            (t(0), Some(t(20)), t(20))
+        );
+        // The journal keeps each transition's own values.
+        let rows = journal(
+            &store,
+            JournalFilter {
+                alarm_id: Some(1),
+                ..Default::default()
+            },
+        )
+        .await;
+        let temps: Vec<_> = rows
+            .iter()
+            .map(|r| r.values["temperature"].clone())
+            .collect();
+        assert_eq!(temps, [json!(60.0), json!(80.0), json!(95.0), json!(95.0)]);
+    }
+
+    #[tokio::test]
+    async fn resetting_a_latched_alarm_records_who_reset_it_as_the_acknowledgement() {
+        let (_dir, store) = store().await;
+        let mut reset = change(1, T::Reset, S::Normal, t(30));
+        reset.notice.user = Some("ben".into());
+        reset.notice.note = Some("guard closed".into());
+        reset.notice.cleared_at = Some(t(20));
+        commit(
+            &store,
+            vec![
+                change(1, T::Raised, S::Unacknowledged, t(0)),
+                change(1, T::Cleared, S::Latched, t(20)),
+                reset,
+            ],
+        )
+        .await;
+        let a = alarm_row(&store, 1).await;
+        assert_eq!(
+            (a.acked_at, a.acked_by.as_deref()),
+            (Some(t(30)), Some("ben"))
+        );
+        assert_eq!(a.ack_note.as_deref(), Some("guard closed"));
+    }
+
+    #[tokio::test]
+    async fn who_acknowledged_and_when_come_from_the_same_transition() {
+        let (_dir, store) = store().await;
+        // Ack mode `none`: acknowledged by the system as it is raised.
+        let mut raise = change(1, T::Raised, S::Acknowledged, t(0));
+        raise.notice.acked = true;
+        let mut late = change(1, T::Acknowledged, S::Acknowledged, t(10));
+        late.notice.user = Some("ana".into());
+        commit(&store, vec![raise, late]).await;
+        let a = alarm_row(&store, 1).await;
+        assert_eq!(
+            (a.acked_at, a.acked_by, a.ack_note),
+            (Some(t(0)), None, None)
         );
     }
 
