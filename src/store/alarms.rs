@@ -208,6 +208,293 @@ pub struct SavedPoint {
     pub state: serde_json::Value,
 }
 
+/// Width of one KPI bucket: ISA-18.2 and EEMUA 191 count alarms per 10 minutes.
+const BUCKET_MS: i64 = 10 * 60 * 1000;
+/// A bucket with more activations than this starts a flood ("> 10 alarms per 10 minutes").
+const FLOOD_START_ABOVE: usize = 10;
+/// A flood ends at the first bucket with fewer activations than this.
+const FLOOD_END_BELOW: usize = 5;
+/// Chattering: at least [`CHATTER_MIN`] activations of one point within this window (inclusive).
+const CHATTER_WINDOW_MS: i64 = 60_000;
+/// Chattering: "occurs and clears three or more times in a minute".
+const CHATTER_MIN: usize = 3;
+/// An alarm active for longer than this is standing (stale).
+const STANDING_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
+/// How many bad actors [`Kpis::top10`] lists.
+const TOP_N: usize = 10;
+
+/// The longest window [`Store::alarm_kpis`] evaluates (one bucket list of about 53,000
+/// entries); a longer request is shortened by moving `from` forward.
+pub const KPI_MAX_WINDOW_DAYS: i64 = 366;
+
+/// Alarm-system KPIs over a window (ISA-18.2 / EEMUA 191), from the activations in the journal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpis {
+    /// Window start (inclusive), as evaluated.
+    pub from: DateTime<Utc>,
+    /// Window end (exclusive).
+    pub to: DateTime<Utc>,
+    /// Activations (`raised` transitions) in the window.
+    pub total_activations: usize,
+    /// Activations per 10-minute bucket, aligned to `from`, every bucket of the window
+    /// including empty ones; the last one is shorter when the window is not a multiple of
+    /// 10 minutes.
+    pub per_10_min: Vec<KpiBucket>,
+    /// Activations per 10 minutes over the whole window (total / window length).
+    pub average_per_10_min: f64,
+    /// The most activations in one bucket.
+    pub peak_10_min: usize,
+    /// Alarm floods, oldest first (see [`Store::alarm_kpis`] for the definition).
+    pub floods: Vec<AlarmFlood>,
+    /// Share of the window spent in a flood, in percent (target: below about 1 %).
+    pub time_in_flood_pct: f64,
+    /// Chattering alarm points, the worst first.
+    pub chattering: Vec<ChatteringPoint>,
+    /// The alarm points with the most activations, at most ten, the most first.
+    pub top10: Vec<BadActor>,
+    /// Share of all activations that came from `top10`, in percent.
+    pub top10_share_pct: f64,
+    /// Activations by priority (EEMUA 191 aims at about 80 % low, 15 % medium, 5 % high).
+    pub by_priority: PriorityCounts,
+    /// Alarms that had been active for more than 24 hours at `to`.
+    pub standing: usize,
+}
+
+/// One 10-minute bucket of [`Kpis::per_10_min`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiBucket {
+    /// Bucket start; the bucket runs for 10 minutes (or to the window's end).
+    pub start: DateTime<Utc>,
+    /// Activations in the bucket.
+    pub count: usize,
+}
+
+/// One alarm flood: consecutive buckets from one with more than 10 activations up to (not
+/// including) the first following bucket with fewer than 5.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmFlood {
+    /// Start of its first bucket.
+    pub start: DateTime<Utc>,
+    /// Start of the quiet bucket that ended it, or the window's end if it had not ended.
+    pub end: DateTime<Utc>,
+    /// Activations during the flood.
+    pub activations: usize,
+    /// The most activations in one of its buckets.
+    pub peak_10_min: usize,
+}
+
+/// An alarm point that chattered: 3 or more activations within 60 s at least once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatteringPoint {
+    /// Rule name.
+    pub rule: String,
+    /// Device name.
+    pub device: String,
+    /// Its activations in the whole window.
+    pub activations: usize,
+    /// The most of its activations within any 60 s (both ends included).
+    pub max_in_60s: usize,
+}
+
+/// One of the top-10 bad actors: an alarm point (rule x device) by activations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BadActor {
+    /// Rule name.
+    pub rule: String,
+    /// Device name.
+    pub device: String,
+    /// Its activations in the window.
+    pub activations: usize,
+    /// Its share of all activations, in percent.
+    pub share_pct: f64,
+}
+
+/// Activations by priority.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PriorityCounts {
+    /// Low.
+    pub low: usize,
+    /// Medium.
+    pub medium: usize,
+    /// High.
+    pub high: usize,
+    /// Critical.
+    pub critical: usize,
+}
+
+impl PriorityCounts {
+    fn add(&mut self, p: Priority) {
+        let n = match p {
+            Priority::Low => &mut self.low,
+            Priority::Medium => &mut self.medium,
+            Priority::High => &mut self.high,
+            Priority::Critical => &mut self.critical,
+        };
+        *n += 1;
+    }
+}
+
+/// One activation, as the KPIs see it.
+#[derive(Debug, Clone, PartialEq)]
+struct Activation {
+    at: DateTime<Utc>,
+    rule: String,
+    device: String,
+    priority: Priority,
+}
+
+/// The KPI window as evaluated: `to` no earlier than `from`, at most [`KPI_MAX_WINDOW_DAYS`].
+fn kpi_window(from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let from = from.min(to);
+    let earliest = to
+        .checked_sub_signed(chrono::Duration::days(KPI_MAX_WINDOW_DAYS))
+        .unwrap_or(from);
+    (from.max(earliest), to)
+}
+
+/// Every KPI except `standing`, from the activations (in any order; those outside
+/// `[from, to)` are ignored). `from` and `to` must come from [`kpi_window`].
+fn compute_kpis(from: DateTime<Utc>, to: DateTime<Utc>, activations: &[Activation]) -> Kpis {
+    let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+    let span_ms = to_ms.saturating_sub(from_ms).max(0);
+    let buckets = usize::try_from(span_ms.saturating_add(BUCKET_MS - 1) / BUCKET_MS).unwrap_or(0);
+    let mut counts = vec![0_usize; buckets];
+    let mut by_priority = PriorityCounts::default();
+    let mut by_point: std::collections::HashMap<(&str, &str), Vec<i64>> =
+        std::collections::HashMap::new();
+    let mut total = 0_usize;
+    for a in activations {
+        let at = a.at.timestamp_millis();
+        if at < from_ms || at >= to_ms {
+            continue;
+        }
+        let bucket = usize::try_from((at - from_ms) / BUCKET_MS).ok();
+        let Some(count) = bucket.and_then(|b| counts.get_mut(b)) else {
+            continue;
+        };
+        *count += 1;
+        total += 1;
+        by_priority.add(a.priority);
+        by_point.entry((&a.rule, &a.device)).or_default().push(at);
+    }
+
+    let mut per_10_min = Vec::with_capacity(buckets);
+    let mut start_ms = from_ms;
+    for &count in &counts {
+        per_10_min.push(KpiBucket {
+            start: from_millis(start_ms),
+            count,
+        });
+        start_ms = start_ms.saturating_add(BUCKET_MS);
+    }
+
+    let mut floods = Vec::new();
+    let mut flood: Option<AlarmFlood> = None;
+    for b in &per_10_min {
+        if let Some(f) = &mut flood {
+            if b.count < FLOOD_END_BELOW {
+                f.end = b.start;
+                floods.extend(flood.take());
+            } else {
+                f.activations += b.count;
+                f.peak_10_min = f.peak_10_min.max(b.count);
+            }
+        } else if b.count > FLOOD_START_ABOVE {
+            flood = Some(AlarmFlood {
+                start: b.start,
+                end: to,
+                activations: b.count,
+                peak_10_min: b.count,
+            });
+        }
+    }
+    floods.extend(flood);
+    let flood_ms: i64 = floods
+        .iter()
+        .map(|f| (f.end - f.start).num_milliseconds())
+        .sum();
+
+    let mut points: Vec<((&str, &str), Vec<i64>)> = by_point.into_iter().collect();
+    let mut chattering = Vec::new();
+    for ((rule, device), times) in &mut points {
+        times.sort_unstable();
+        let max_in_60s = max_within(times, CHATTER_WINDOW_MS);
+        if max_in_60s >= CHATTER_MIN {
+            chattering.push(ChatteringPoint {
+                rule: (*rule).to_owned(),
+                device: (*device).to_owned(),
+                activations: times.len(),
+                max_in_60s,
+            });
+        }
+    }
+    chattering.sort_by(|a, b| {
+        (b.max_in_60s, b.activations)
+            .cmp(&(a.max_in_60s, a.activations))
+            .then_with(|| (&a.rule, &a.device).cmp(&(&b.rule, &b.device)))
+    });
+
+    // The most activations first; ties in name order, so the list is stable.
+    points.sort_by(|(ka, a), (kb, b)| b.len().cmp(&a.len()).then_with(|| ka.cmp(kb)));
+    let top10: Vec<BadActor> = points
+        .iter()
+        .take(TOP_N)
+        .map(|((rule, device), times)| BadActor {
+            rule: (*rule).to_owned(),
+            device: (*device).to_owned(),
+            activations: times.len(),
+            share_pct: pct(times.len() as f64, total as f64),
+        })
+        .collect();
+    let top10_total: usize = top10.iter().map(|b| b.activations).sum();
+
+    Kpis {
+        from,
+        to,
+        total_activations: total,
+        average_per_10_min: if span_ms > 0 {
+            total as f64 * BUCKET_MS as f64 / span_ms as f64
+        } else {
+            0.0
+        },
+        peak_10_min: counts.iter().copied().max().unwrap_or(0),
+        per_10_min,
+        floods,
+        time_in_flood_pct: pct(flood_ms as f64, span_ms as f64),
+        chattering,
+        top10_share_pct: pct(top10_total as f64, total as f64),
+        top10,
+        by_priority,
+        standing: 0,
+    }
+}
+
+/// The most of the sorted `times` within any window of `window_ms` (both ends included):
+/// one pass with two indexes.
+fn max_within(times: &[i64], window_ms: i64) -> usize {
+    let mut best = 0;
+    let mut first = 0;
+    for (last, &t) in times.iter().enumerate() {
+        while times
+            .get(first)
+            .is_some_and(|&f| t.saturating_sub(f) > window_ms)
+        {
+            first += 1;
+        }
+        best = best.max((last + 1).saturating_sub(first));
+    }
+    best
+}
+
+/// `part` as a percentage of `whole` (0 when `whole` is 0).
+fn pct(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        part * 100.0 / whole
+    } else {
+        0.0
+    }
+}
+
 impl Store {
     /// Commits `changes` in order, in one transaction, and sets each notice's `journal_id`.
     pub async fn commit_alarm_changes(&self, changes: &mut [AlarmChange]) -> Result<(), Error> {
@@ -367,6 +654,64 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(AlarmRow::from_row).transpose()
+    }
+
+    /// KPIs of activations (transition = 'raised') between from and to.
+    ///
+    /// The window is `[from, to)`; a `to` before `from` gives an empty window, and a window
+    /// longer than [`KPI_MAX_WINDOW_DAYS`] starts that many days before `to` (see
+    /// [`Kpis::from`]). Activations are counted in 10-minute buckets aligned to `from`.
+    ///
+    /// - **Flood** (ISA-18.2, "> 10 alarms per 10 minutes"): evaluated bucket by bucket, a flood
+    ///   starts at a bucket with more than 10 activations and ends at the first following
+    ///   bucket with fewer than 5; buckets with 5 to 10 continue a flood but do not start one.
+    ///   It lasts from the start of its first bucket to the start of that quiet bucket (or to
+    ///   `to`), and time-in-flood is the floods' total duration / (`to` - `from`).
+    /// - **Peak** is the fullest bucket (aligned buckets, not a sliding window).
+    /// - **Chattering**: 3 or more activations of the same alarm point (rule, device) within
+    ///   any 60 s, both ends included (0 s, 30 s and 60 s chatter; 0 s, 30 s and 61 s do not).
+    /// - **Top 10 bad actors**: alarm points by activations, ties in (rule, device) order.
+    /// - **Standing**: alarms raised more than 24 h before `to` and still active at `to`.
+    ///
+    /// Activations are read from the journal, so a window older than the alarm retention
+    /// ([`Store::prune_alarms`]) counts only what is left.
+    pub async fn alarm_kpis(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Kpis, Error> {
+        let (from, to) = kpi_window(from, to);
+        let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+        let rows = sqlx::query(
+            "SELECT at_ms, rule, device, priority FROM alarm_journal
+             WHERE at_ms >= ? AND at_ms < ? AND transition = 'raised'",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut activations = Vec::with_capacity(rows.len());
+        for r in &rows {
+            activations.push(Activation {
+                at: from_millis(r.try_get("at_ms")?),
+                rule: r.try_get("rule")?,
+                device: r.try_get("device")?,
+                priority: priority_column(r)?,
+            });
+        }
+        let mut kpis = compute_kpis(from, to, &activations);
+        // Still active now (the open-alarms index), or cleared after `to`: such an alarm has a
+        // journal row after `to` (the time index), which is short for a recent `to`. Both
+        // avoid scanning every alarm raised before the cut-off.
+        let standing: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM alarms
+                     WHERE active = 1 AND cleared_ms IS NULL AND raised_ms < ?1)
+                  + (SELECT COUNT(*) FROM alarms
+                     WHERE id IN (SELECT alarm_id FROM alarm_journal WHERE at_ms > ?2)
+                       AND cleared_ms > ?2 AND raised_ms < ?1)",
+        )
+        .bind(to_ms.saturating_sub(STANDING_AFTER_MS))
+        .bind(to_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        kpis.standing = usize::try_from(standing).unwrap_or(0);
+        Ok(kpis)
     }
 
     /// Journal rows matching the filter, newest first (by journal id, which is commit order).
@@ -966,6 +1311,293 @@ mod tests {
             (a.acked_at, a.acked_by, a.ack_note),
             (Some(t(0)), None, None)
         );
+    }
+
+    fn act(at: DateTime<Utc>, rule: &str, device: &str, priority: Priority) -> Activation {
+        Activation {
+            at,
+            rule: rule.into(),
+            device: device.into(),
+            priority,
+        }
+    }
+
+    const MIN: i64 = 60;
+
+    /// `counts[i]` activations in the i-th 10-minute bucket after `t(0)`, each from its own
+    /// point and 10 s apart, so nothing chatters.
+    fn buckets(counts: &[usize]) -> Vec<Activation> {
+        let mut out = Vec::new();
+        for (b, &n) in counts.iter().enumerate() {
+            for k in 0..n {
+                let at = t(i64::try_from(b * 600 + k * 10).unwrap_or(0));
+                out.push(act(at, "r", &format!("d{b}-{k}"), Priority::Low));
+            }
+        }
+        out
+    }
+
+    fn counts(k: &Kpis) -> Vec<usize> {
+        k.per_10_min.iter().map(|b| b.count).collect()
+    }
+
+    #[test]
+    fn buckets_are_aligned_to_from_zero_filled_and_the_window_excludes_to() {
+        let a = [
+            act(t(-1), "r", "d", Priority::Low),
+            act(t(0), "r", "d", Priority::Low),
+            act(t(25 * MIN), "r", "d", Priority::Low),
+            act(t(25 * MIN + 1), "r", "e", Priority::Low),
+            act(t(35 * MIN - 1), "r", "d", Priority::Low),
+            act(t(35 * MIN), "r", "d", Priority::Low),
+        ];
+        let k = compute_kpis(t(0), t(35 * MIN), &a);
+        assert_eq!(counts(&k), [1, 0, 2, 1]);
+        let starts: Vec<_> = k.per_10_min.iter().map(|b| b.start).collect();
+        assert_eq!(starts, [t(0), t(10 * MIN), t(20 * MIN), t(30 * MIN)]);
+        assert_eq!((k.total_activations, k.peak_10_min), (4, 2));
+        assert!((k.average_per_10_min - 4.0 * 10.0 / 35.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_flood_starts_above_10_and_ends_at_the_first_following_bucket_below_5() {
+        // 10 does not start a flood; 11 does; 7 and 5 continue it; 4 ends it; the second
+        // flood is still going at the end of the window.
+        let k = compute_kpis(t(0), t(70 * MIN), &buckets(&[10, 11, 7, 5, 4, 11, 12]));
+        let floods: Vec<_> = k
+            .floods
+            .iter()
+            .map(|f| (f.start, f.end, f.activations, f.peak_10_min))
+            .collect();
+        assert_eq!(
+            floods,
+            [
+                (t(10 * MIN), t(40 * MIN), 23, 11),
+                (t(50 * MIN), t(70 * MIN), 23, 12),
+            ]
+        );
+        assert!((k.time_in_flood_pct - 100.0 * 5.0 / 7.0).abs() < 1e-9);
+        assert_eq!(k.peak_10_min, 12);
+    }
+
+    #[test]
+    fn five_to_ten_per_bucket_neither_starts_nor_ends_a_flood() {
+        let k = compute_kpis(t(0), t(50 * MIN), &buckets(&[10, 5, 11, 10, 5]));
+        let floods: Vec<_> = k.floods.iter().map(|f| (f.start, f.end)).collect();
+        assert_eq!(floods, [(t(20 * MIN), t(50 * MIN))]);
+        assert!((k.time_in_flood_pct - 60.0).abs() < 1e-9);
+        let quiet = compute_kpis(t(0), t(30 * MIN), &buckets(&[10, 9, 10]));
+        assert!(quiet.floods.is_empty());
+        assert_eq!(quiet.time_in_flood_pct, 0.0);
+    }
+
+    #[test]
+    fn three_activations_within_60_s_chatter_and_within_61_s_do_not() {
+        let mut a = Vec::new();
+        for s in [0, 30, 60] {
+            a.push(act(t(s), "hi", "exactly-60", Priority::Low));
+        }
+        for s in [0, 30, 61] {
+            a.push(act(t(s), "hi", "over-60", Priority::Low));
+        }
+        for s in [0, 10, 20, 30, 200] {
+            a.push(act(t(s), "hi", "four-in-30", Priority::Low));
+        }
+        // Two points of one rule that fire together are two points, not one chattering one.
+        for s in [0, 1] {
+            a.push(act(t(s), "lo", "x", Priority::Low));
+            a.push(act(t(s), "lo", "y", Priority::Low));
+        }
+        let k = compute_kpis(t(0), t(10 * MIN), &a);
+        let chat: Vec<_> = k
+            .chattering
+            .iter()
+            .map(|c| (c.device.as_str(), c.activations, c.max_in_60s))
+            .collect();
+        assert_eq!(chat, [("four-in-30", 5, 4), ("exactly-60", 3, 3)]);
+    }
+
+    #[test]
+    fn top10_is_the_ten_busiest_points_with_ties_in_name_order() {
+        // Twelve points: d00 has 12 activations, then d01 to d11 have 11 - i / 2 each.
+        let mut a = Vec::new();
+        let n = |i: usize| if i == 0 { 12 } else { 11 - i / 2 };
+        for i in 0..12 {
+            for k in 0..n(i) {
+                a.push(act(
+                    t(i64::try_from(k * 100).unwrap_or(0)),
+                    "r",
+                    &format!("d{i:02}"),
+                    Priority::Low,
+                ));
+            }
+        }
+        // Same count as d01 (11) but a later rule name, and a device name that sorts first.
+        for k in 0..11 {
+            a.push(act(t(k * 100), "s", "a", Priority::Low));
+        }
+        let total = a.len();
+        let k = compute_kpis(t(0), t(60 * MIN), &a);
+        let top: Vec<_> = k
+            .top10
+            .iter()
+            .map(|b| (format!("{}/{}", b.rule, b.device), b.activations))
+            .collect();
+        let want: Vec<(String, usize)> = [
+            ("r/d00", 12),
+            ("r/d01", 11),
+            ("s/a", 11),
+            ("r/d02", 10),
+            ("r/d03", 10),
+            ("r/d04", 9),
+            ("r/d05", 9),
+            ("r/d06", 8),
+            ("r/d07", 8),
+            ("r/d08", 7),
+        ]
+        .into_iter()
+        .map(|(p, c)| (p.to_owned(), c))
+        .collect();
+        assert_eq!(top, want);
+        let top_total: usize = want.iter().map(|(_, c)| c).sum();
+        assert!((k.top10_share_pct - 100.0 * top_total as f64 / total as f64).abs() < 1e-9);
+        let first = k.top10.first().map(|b| b.share_pct).unwrap_or_default();
+        assert!((first - 100.0 * 12.0 / total as f64).abs() < 1e-9);
+    }
+
+    #[test]
+    fn priorities_are_counted_once_per_activation() {
+        let a = [
+            act(t(0), "a", "d", Priority::Low),
+            act(t(1), "b", "d", Priority::Low),
+            act(t(2), "c", "d", Priority::High),
+            act(t(3), "e", "d", Priority::Critical),
+        ];
+        let k = compute_kpis(t(0), t(MIN), &a);
+        let want = PriorityCounts {
+            low: 2,
+            medium: 0,
+            high: 1,
+            critical: 1,
+        };
+        assert_eq!(k.by_priority, want);
+    }
+
+    #[test]
+    fn an_empty_or_reversed_window_has_no_buckets_and_no_nan() {
+        let a = buckets(&[3]);
+        for (from, to) in [(t(0), t(0)), (t(600), t(0))] {
+            let (from, to) = kpi_window(from, to);
+            let k = compute_kpis(from, to, &a);
+            assert!(k.per_10_min.is_empty(), "{k:?}");
+            assert_eq!((k.total_activations, k.peak_10_min), (0, 0));
+            assert_eq!(
+                (k.average_per_10_min, k.time_in_flood_pct, k.top10_share_pct),
+                (0.0, 0.0, 0.0)
+            );
+        }
+    }
+
+    #[test]
+    fn a_window_longer_than_the_maximum_starts_that_many_days_before_to() {
+        let to = t(0);
+        let (from, to2) = kpi_window(DateTime::<Utc>::MIN_UTC, to);
+        assert_eq!((to - from).num_days(), KPI_MAX_WINDOW_DAYS);
+        assert_eq!(to2, to);
+        let k = compute_kpis(from, to, &[]);
+        assert_eq!(
+            k.per_10_min.len(),
+            usize::try_from(KPI_MAX_WINDOW_DAYS * 144).unwrap_or(0)
+        );
+    }
+
+    #[tokio::test]
+    async fn kpis_from_the_store_count_raised_transitions_in_the_window_and_standing_alarms() {
+        let (_dir, store) = store().await;
+        const H: i64 = 3600;
+        let to = t(72 * H);
+        let from = t(71 * H);
+        let p = |c: AlarmChange, device: &str| on(c, "overtemp", device, Priority::High);
+        let mut cleared_late = change(2, T::Cleared, S::RtnUnacknowledged, t(73 * H));
+        cleared_late.notice.raised_at = t(0);
+        commit(
+            &store,
+            vec![
+                // Raised 72 h before `to` and still active: standing.
+                p(change(1, T::Raised, S::Unacknowledged, t(0)), "a"),
+                // Raised 72 h before `to`, cleared after `to`: standing at `to`.
+                p(change(2, T::Raised, S::Unacknowledged, t(0)), "b"),
+                // Raised 72 h before, cleared 48 h before `to`: not standing.
+                p(change(3, T::Raised, S::Unacknowledged, t(0)), "c"),
+                p(change(3, T::Cleared, S::RtnUnacknowledged, t(24 * H)), "c"),
+                // Raised in the window, active for 1 h: counted, not standing.
+                p(change(4, T::Raised, S::Unacknowledged, t(71 * H)), "d"),
+                p(
+                    change(4, T::Acknowledged, S::Acknowledged, t(71 * H + 10)),
+                    "d",
+                ),
+                // Three raises of one point within 60 s: chattering.
+                p(
+                    change(5, T::Raised, S::Unacknowledged, t(71 * H + 100)),
+                    "e",
+                ),
+                p(
+                    change(5, T::Cleared, S::RtnUnacknowledged, t(71 * H + 110)),
+                    "e",
+                ),
+                p(
+                    change(6, T::Raised, S::Unacknowledged, t(71 * H + 120)),
+                    "e",
+                ),
+                p(
+                    change(6, T::Cleared, S::RtnUnacknowledged, t(71 * H + 130)),
+                    "e",
+                ),
+                p(
+                    change(7, T::Raised, S::Unacknowledged, t(71 * H + 160)),
+                    "e",
+                ),
+                // Raised at `to`: outside the window.
+                p(change(8, T::Raised, S::Unacknowledged, to), "f"),
+                p(cleared_late, "b"),
+            ],
+        )
+        .await;
+        let k = store
+            .alarm_kpis(from, to)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (k.from, k.to, k.total_activations, k.standing),
+            (from, to, 4, 2)
+        );
+        assert_eq!(k.per_10_min.len(), 6);
+        assert_eq!(k.per_10_min.first().map(|b| b.count), Some(4));
+        assert_eq!(k.by_priority.high, 4);
+        let chat: Vec<_> = k
+            .chattering
+            .iter()
+            .map(|c| (c.device.as_str(), c.max_in_60s))
+            .collect();
+        assert_eq!(chat, [("e", 3)]);
+        let top: Vec<_> = k
+            .top10
+            .iter()
+            .map(|b| (b.device.as_str(), b.activations))
+            .collect();
+        assert_eq!(top, [("e", 3), ("d", 1)]);
+        // At a `to` before alarm 2 cleared and alarm 1 turned 24 h old, nothing was standing.
+        let early = store
+            .alarm_kpis(t(0), t(23 * H))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((early.standing, early.total_activations), (0, 3));
+        // At 25 h, alarms 1 and 2 were standing, 3 had cleared.
+        let mid = store
+            .alarm_kpis(t(0), t(25 * H))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mid.standing, 2);
     }
 
     #[test]
