@@ -12,6 +12,8 @@
 //! ([`Store::alarm`]), the journal ([`Store::alarm_journal`]) and the alarm-system KPIs
 //! ([`Store::alarm_kpis`]).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::de::IntoDeserializer;
 use serde::{Deserialize, Serialize};
@@ -360,8 +362,7 @@ fn compute_kpis(from: DateTime<Utc>, to: DateTime<Utc>, activations: &[Activatio
     let buckets = usize::try_from(span_ms.saturating_add(BUCKET_MS - 1) / BUCKET_MS).unwrap_or(0);
     let mut counts = vec![0_usize; buckets];
     let mut by_priority = PriorityCounts::default();
-    let mut by_point: std::collections::HashMap<(&str, &str), Vec<i64>> =
-        std::collections::HashMap::new();
+    let mut by_point: HashMap<(&str, &str), Vec<i64>> = HashMap::new();
     let mut total = 0_usize;
     for a in activations {
         let at = a.at.timestamp_millis();
@@ -388,27 +389,7 @@ fn compute_kpis(from: DateTime<Utc>, to: DateTime<Utc>, activations: &[Activatio
         start_ms = start_ms.saturating_add(BUCKET_MS);
     }
 
-    let mut floods = Vec::new();
-    let mut flood: Option<AlarmFlood> = None;
-    for b in &per_10_min {
-        if let Some(f) = &mut flood {
-            if b.count < FLOOD_END_BELOW {
-                f.end = b.start;
-                floods.extend(flood.take());
-            } else {
-                f.activations += b.count;
-                f.peak_10_min = f.peak_10_min.max(b.count);
-            }
-        } else if b.count > FLOOD_START_ABOVE {
-            flood = Some(AlarmFlood {
-                start: b.start,
-                end: to,
-                activations: b.count,
-                peak_10_min: b.count,
-            });
-        }
-    }
-    floods.extend(flood);
+    let floods = floods(&per_10_min, to);
     let flood_ms: i64 = floods
         .iter()
         .map(|f| (f.end - f.start).num_milliseconds())
@@ -467,6 +448,33 @@ fn compute_kpis(from: DateTime<Utc>, to: DateTime<Utc>, activations: &[Activatio
         by_priority,
         standing: 0,
     }
+}
+
+/// The floods among `buckets` (see [`Store::alarm_kpis`]); one still going at the end of the
+/// window ends at `to`.
+fn floods(buckets: &[KpiBucket], to: DateTime<Utc>) -> Vec<AlarmFlood> {
+    let mut floods = Vec::new();
+    let mut flood: Option<AlarmFlood> = None;
+    for b in buckets {
+        if let Some(f) = &mut flood {
+            if b.count < FLOOD_END_BELOW {
+                f.end = b.start;
+                floods.extend(flood.take());
+            } else {
+                f.activations += b.count;
+                f.peak_10_min = f.peak_10_min.max(b.count);
+            }
+        } else if b.count > FLOOD_START_ABOVE {
+            flood = Some(AlarmFlood {
+                start: b.start,
+                end: to,
+                activations: b.count,
+                peak_10_min: b.count,
+            });
+        }
+    }
+    floods.extend(flood);
+    floods
 }
 
 /// The most of the sorted `times` within any window of `window_ms` (both ends included):
@@ -841,7 +849,17 @@ mod tests {
         }
     }
 
-    fn on(mut c: AlarmChange, rule: &str, device: &str, priority: Priority) -> AlarmChange {
+    /// An alarm point other than the default one: rule, device, priority.
+    type Point = (&'static str, &'static str, Priority);
+    const ESTOP: Point = ("estop", "press-1", Priority::Critical);
+    const LOW_PRESSURE: Point = ("lowpressure", "press-1", Priority::Critical);
+    const PRESS_2: Point = ("overtemp", "press-2", Priority::High);
+    const DOOR: Point = ("door", "cell", Priority::Medium);
+    const GUARD: Point = ("guard", "cell", Priority::Medium);
+    const TANK: Point = ("level", "tank", Priority::Low);
+
+    /// `c` on another alarm point.
+    fn on((rule, device, priority): Point, mut c: AlarmChange) -> AlarmChange {
         c.notice.rule = rule.into();
         c.notice.device = device.into();
         c.notice.priority = priority;
@@ -890,61 +908,21 @@ mod tests {
             &store,
             vec![
                 change(1, T::Raised, S::Unacknowledged, t(0)),
-                on(
-                    change(2, T::Raised, S::Unacknowledged, t(10)),
-                    "estop",
-                    "press-1",
-                    Priority::Critical,
-                ),
+                on(ESTOP, change(2, T::Raised, S::Unacknowledged, t(10))),
                 change(3, T::Raised, S::Unacknowledged, t(20)),
                 change(3, T::Cleared, S::RtnUnacknowledged, t(30)),
                 // Acknowledged, then cleared: finished, off the list.
                 change(4, T::Raised, S::Unacknowledged, t(40)),
                 change(4, T::Acknowledged, S::Acknowledged, t(50)),
                 change(4, T::Cleared, S::Normal, t(60)),
-                on(
-                    change(5, T::Raised, S::Unacknowledged, t(70)),
-                    "level",
-                    "tank",
-                    Priority::Low,
-                ),
-                on(
-                    change(5, T::Acknowledged, S::Acknowledged, t(80)),
-                    "level",
-                    "tank",
-                    Priority::Low,
-                ),
-                on(
-                    change(6, T::Raised, S::Unacknowledged, t(90)),
-                    "door",
-                    "cell",
-                    Priority::Medium,
-                ),
-                on(
-                    change(6, T::Acknowledged, S::Acknowledged, t(91)),
-                    "door",
-                    "cell",
-                    Priority::Medium,
-                ),
-                on(
-                    change(6, T::Cleared, S::Normal, t(92)),
-                    "door",
-                    "cell",
-                    Priority::Medium,
-                ),
-                on(shelved, "door", "cell", Priority::Medium),
-                on(
-                    change(7, T::Raised, S::Unacknowledged, t(100)),
-                    "guard",
-                    "cell",
-                    Priority::Medium,
-                ),
-                on(
-                    change(7, T::Cleared, S::Latched, t(110)),
-                    "guard",
-                    "cell",
-                    Priority::Medium,
-                ),
+                on(TANK, change(5, T::Raised, S::Unacknowledged, t(70))),
+                on(TANK, change(5, T::Acknowledged, S::Acknowledged, t(80))),
+                on(DOOR, change(6, T::Raised, S::Unacknowledged, t(90))),
+                on(DOOR, change(6, T::Acknowledged, S::Acknowledged, t(91))),
+                on(DOOR, change(6, T::Cleared, S::Normal, t(92))),
+                on(DOOR, shelved),
+                on(GUARD, change(7, T::Raised, S::Unacknowledged, t(100))),
+                on(GUARD, change(7, T::Cleared, S::Latched, t(110))),
             ],
         )
         .await;
@@ -997,24 +975,9 @@ mod tests {
                 change(1, T::Raised, S::Unacknowledged, t(0)),
                 ack,
                 change(1, T::Cleared, S::Normal, t(20)),
-                on(
-                    change(2, T::Raised, S::Unacknowledged, t(30)),
-                    "overtemp",
-                    "press-2",
-                    Priority::High,
-                ),
-                on(
-                    change(2, T::Cleared, S::RtnUnacknowledged, t(40)),
-                    "overtemp",
-                    "press-2",
-                    Priority::High,
-                ),
-                on(
-                    change(3, T::Raised, S::Unacknowledged, t(50)),
-                    "lowpressure",
-                    "press-1",
-                    Priority::Critical,
-                ),
+                on(PRESS_2, change(2, T::Raised, S::Unacknowledged, t(30))),
+                on(PRESS_2, change(2, T::Cleared, S::RtnUnacknowledged, t(40))),
+                on(LOW_PRESSURE, change(3, T::Raised, S::Unacknowledged, t(50))),
             ],
         )
         .await;
@@ -1054,13 +1017,10 @@ mod tests {
     async fn each_journal_filter_narrows_to_its_rows() {
         let (_dir, store) = store().await;
         three_activations(&store).await;
-        let f = JournalFilter::default;
-        let cases: [(JournalFilter, &[(i64, Transition)]); 10] = [
+        type Case = (fn(&mut JournalFilter), &'static [(i64, Transition)]);
+        let cases: [Case; 10] = [
             (
-                JournalFilter {
-                    from: Some(t(20)),
-                    ..f()
-                },
+                |f| f.from = Some(t(20)),
                 &[
                     (3, T::Raised),
                     (2, T::Cleared),
@@ -1069,72 +1029,36 @@ mod tests {
                 ],
             ),
             (
-                JournalFilter {
-                    to: Some(t(10)),
-                    ..f()
-                },
+                |f| f.to = Some(t(10)),
                 &[(1, T::Acknowledged), (1, T::Raised)],
             ),
             (
-                JournalFilter {
-                    from: Some(t(10)),
-                    to: Some(t(30)),
-                    ..f()
-                },
+                |f| (f.from, f.to) = (Some(t(10)), Some(t(30))),
                 &[(2, T::Raised), (1, T::Cleared), (1, T::Acknowledged)],
             ),
             (
-                JournalFilter {
-                    device: Some("press-2".into()),
-                    ..f()
-                },
+                |f| f.device = Some("press-2".into()),
                 &[(2, T::Cleared), (2, T::Raised)],
             ),
+            (|f| f.rule = Some("lowpressure".into()), &[(3, T::Raised)]),
+            (|f| f.priority = Some(Priority::Critical), &[(3, T::Raised)]),
+            (|f| f.state = Some(S::RtnUnacknowledged), &[(2, T::Cleared)]),
             (
-                JournalFilter {
-                    rule: Some("lowpressure".into()),
-                    ..f()
-                },
-                &[(3, T::Raised)],
-            ),
-            (
-                JournalFilter {
-                    priority: Some(Priority::Critical),
-                    ..f()
-                },
-                &[(3, T::Raised)],
-            ),
-            (
-                JournalFilter {
-                    state: Some(S::RtnUnacknowledged),
-                    ..f()
-                },
-                &[(2, T::Cleared)],
-            ),
-            (
-                JournalFilter {
-                    transition: Some(T::Raised),
-                    ..f()
-                },
+                |f| f.transition = Some(T::Raised),
                 &[(3, T::Raised), (2, T::Raised), (1, T::Raised)],
             ),
             (
-                JournalFilter {
-                    alarm_id: Some(1),
-                    ..f()
-                },
+                |f| f.alarm_id = Some(1),
                 &[(1, T::Cleared), (1, T::Acknowledged), (1, T::Raised)],
             ),
             (
-                JournalFilter {
-                    device: Some("press-1".into()),
-                    transition: Some(T::Raised),
-                    ..f()
-                },
+                |f| (f.device, f.transition) = (Some("press-1".into()), Some(T::Raised)),
                 &[(3, T::Raised), (1, T::Raised)],
             ),
         ];
-        for (filter, want) in cases {
+        for (narrow, want) in cases {
+            let mut filter = JournalFilter::default();
+            narrow(&mut filter);
             assert_eq!(
                 keys(&journal(&store, filter.clone()).await),
                 want,
@@ -1517,7 +1441,10 @@ mod tests {
         const H: i64 = 3600;
         let to = t(72 * H);
         let from = t(71 * H);
-        let p = |c: AlarmChange, device: &str| on(c, "overtemp", device, Priority::High);
+        let p = |mut c: AlarmChange, device: &str| {
+            c.notice.device = device.into();
+            c
+        };
         let mut cleared_late = change(2, T::Cleared, S::RtnUnacknowledged, t(73 * H));
         cleared_late.notice.raised_at = t(0);
         commit(
