@@ -29,6 +29,9 @@ use crate::rules::{AlarmChange, AlarmState, Priority, Transition};
 const OPEN_ALARM: &str =
     "(alarms.active = 1 OR alarms.acked = 0 OR alarms.state IN ('shelved', 'latched'))";
 
+/// Rows one prune statement deletes, so the engine's commits never wait long for the lock.
+const PRUNE_BATCH: u32 = 1000;
+
 /// The columns [`AlarmRow::from_row`] reads.
 const ALARM_COLUMNS: &str = "id, rule, device, driver, priority, state, active, acked, message, \
      vals, raised_ms, cleared_ms, acked_ms, acked_by, ack_note, shelved_until_ms, updated_ms";
@@ -720,6 +723,55 @@ impl Store {
         .await?;
         kpis.standing = usize::try_from(standing).unwrap_or(0);
         Ok(kpis)
+    }
+
+    /// Deletes journal rows, finished alarms (not open) and delivered/dead outbox rows older
+    /// than `before`; never deletes open alarms, their journal rows, or pending outbox rows.
+    /// Returns rows deleted.
+    ///
+    /// A journal row still referenced by a pending outbox row is kept too, and an activation
+    /// is deleted only once none of its journal rows is left, so the foreign keys always hold.
+    /// Deletes run in batches of [`PRUNE_BATCH`] rows, each its own transaction, so the
+    /// rules engine's commits are never held up for long.
+    pub async fn prune_alarms(&self, before: DateTime<Utc>) -> Result<u64, Error> {
+        let statements = [
+            "DELETE FROM outbox WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE created_ms < ?1 AND (delivered_ms IS NOT NULL OR dead_ms IS NOT NULL)
+                 LIMIT ?2)"
+                .to_owned(),
+            format!(
+                "DELETE FROM alarm_journal WHERE id IN (
+                     SELECT j.id FROM alarm_journal j JOIN alarms ON alarms.id = j.alarm_id
+                     WHERE j.at_ms < ?1 AND NOT {OPEN_ALARM}
+                       AND j.id NOT IN (SELECT journal_id FROM outbox)
+                     LIMIT ?2)"
+            ),
+            format!(
+                "DELETE FROM alarms WHERE id IN (
+                     SELECT id FROM alarms
+                     WHERE raised_ms < ?1 AND updated_ms < ?1 AND NOT {OPEN_ALARM}
+                       AND NOT EXISTS (SELECT 1 FROM alarm_journal j WHERE j.alarm_id = alarms.id)
+                     LIMIT ?2)"
+            ),
+        ];
+        let before_ms = before.timestamp_millis();
+        let mut deleted = 0;
+        for sql in &statements {
+            loop {
+                let n = sqlx::query(sql)
+                    .bind(before_ms)
+                    .bind(i64::from(PRUNE_BATCH))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                deleted += n;
+                if n < u64::from(PRUNE_BATCH) {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     /// Journal rows matching the filter, newest first (by journal id, which is commit order).
@@ -1525,6 +1577,132 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(mid.standing, 2);
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn transitions_of(store: &Store, alarm_id: i64) -> Vec<Transition> {
+        let rows = journal(
+            store,
+            JournalFilter {
+                alarm_id: Some(alarm_id),
+                ..Default::default()
+            },
+        )
+        .await;
+        rows.iter().rev().map(|r| r.transition).collect()
+    }
+
+    #[tokio::test]
+    async fn pruning_deletes_finished_history_and_keeps_open_alarms_and_pending_notifications() {
+        let (_dir, store) = store().await;
+        const DAY: i64 = 86_400;
+        commit(
+            &store,
+            vec![
+                // 1: old and finished: everything goes.
+                change(1, T::Raised, S::Unacknowledged, t(0)),
+                change(1, T::Acknowledged, S::Acknowledged, t(10)),
+                change(1, T::Cleared, S::Normal, t(20)),
+                // 2: old but still open (never acknowledged): alarm and journal stay.
+                change(2, T::Raised, S::Unacknowledged, t(30)),
+                change(2, T::Cleared, S::RtnUnacknowledged, t(40)),
+                // 3: old and finished, but the clear's notification is still pending.
+                change(3, T::Raised, S::Unacknowledged, t(50)),
+                change(3, T::Acknowledged, S::Acknowledged, t(60)),
+                change(3, T::Cleared, S::Normal, t(70)),
+                // 4: raised before the cut, finished after it: only the old row goes.
+                change(4, T::Raised, S::Unacknowledged, t(80)),
+                change(4, T::Acknowledged, S::Acknowledged, t(6 * DAY)),
+                change(4, T::Cleared, S::Normal, t(6 * DAY + 10)),
+                // 5: new: stays.
+                change(5, T::Raised, S::Unacknowledged, t(7 * DAY)),
+                change(5, T::Acknowledged, S::Acknowledged, t(7 * DAY + 1)),
+                change(5, T::Cleared, S::Normal, t(7 * DAY + 2)),
+            ],
+        )
+        .await;
+        // Everything was delivered except alarm 3's clear (pending) and its ack (dead).
+        sqlx::query(
+            "UPDATE outbox SET delivered_ms = created_ms
+             WHERE journal_id NOT IN (SELECT id FROM alarm_journal
+                                      WHERE alarm_id = 3 AND transition <> 'raised')",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query(
+            "UPDATE outbox SET dead_ms = created_ms, last_error = '400 bad payload'
+             WHERE journal_id IN (SELECT id FROM alarm_journal
+                                  WHERE alarm_id = 3 AND transition = 'acknowledged')",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+        let deleted = store
+            .prune_alarms(t(5 * DAY))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Outbox: 3 of alarm 1, 2 of alarm 2, raise and dead ack of 3, raise of 4. Journal: 3
+        // of alarm 1, raise and ack of 3, raise of 4. Alarms: 1.
+        assert_eq!(deleted, 8 + 6 + 1);
+        assert_eq!(store.alarm(1).await.ok(), Some(None));
+        assert_eq!(open_ids(&store).await, [2]);
+        assert_eq!(transitions_of(&store, 2).await, [T::Raised, T::Cleared]);
+        assert_eq!(transitions_of(&store, 3).await, [T::Cleared]);
+        assert_eq!(
+            transitions_of(&store, 4).await,
+            [T::Acknowledged, T::Cleared]
+        );
+        assert_eq!(transitions_of(&store, 5).await.len(), 3);
+        assert!(store.alarm(3).await.ok().flatten().is_some());
+        assert!(store.alarm(4).await.ok().flatten().is_some());
+        let pending = "SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NULL AND dead_ms IS NULL";
+        assert_eq!(count(&store, pending).await, 1);
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM outbox").await,
+            1 + 2 + 3
+        );
+
+        // Once the pending row is delivered, alarm 3 goes at the next prune.
+        sqlx::query("UPDATE outbox SET delivered_ms = created_ms")
+            .execute(&store.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.prune_alarms(t(5 * DAY)).await.ok(), Some(3));
+        assert_eq!(store.alarm(3).await.ok(), Some(None));
+        assert_eq!(store.prune_alarms(t(5 * DAY)).await.ok(), Some(0));
+    }
+
+    #[tokio::test]
+    async fn pruning_more_rows_than_one_batch_deletes_them_all() {
+        let (_dir, store) = store().await;
+        let n = i64::from(PRUNE_BATCH) + 5;
+        let mut changes = Vec::new();
+        for id in 1..=n {
+            for (tr, st, at) in [
+                (T::Raised, S::Acknowledged, 2 * id),
+                (T::Cleared, S::Normal, 2 * id + 1),
+            ] {
+                let mut c = change(id, tr, st, t(at));
+                c.notice.acked = true;
+                c.receivers.clear();
+                changes.push(c);
+            }
+        }
+        commit(&store, changes).await;
+        let deleted = store
+            .prune_alarms(t(4 * n))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(deleted, u64::try_from(3 * n).unwrap_or(0));
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM alarms").await, 0);
     }
 
     #[test]
