@@ -731,7 +731,7 @@ impl Store {
     ///
     /// A journal row still referenced by a pending outbox row is kept too, and an activation
     /// is deleted only once none of its journal rows is left, so the foreign keys always hold.
-    /// Deletes run in batches of [`PRUNE_BATCH`] rows, each its own transaction, so the
+    /// Deletes run in batches of 1000 rows, each its own transaction, so the
     /// rules engine's commits are never held up for long.
     pub async fn prune_alarms(&self, before: DateTime<Utc>) -> Result<u64, Error> {
         let statements = [
