@@ -2296,7 +2296,11 @@ address = "10.0.0.9:5007"
             entering: Some(entering),
             text: text.to_owned(),
             details: json!({}),
-            raw: vec![class, u8::from(entering)],
+            raw: [class, u8::from(entering)]
+                .into_iter()
+                .chain(id.to_be_bytes())
+                .chain(at(0).timestamp_millis().to_be_bytes())
+                .collect(),
         }
     }
 
@@ -2927,6 +2931,43 @@ address = "10.0.0.9:5007"
             eval_once(&ok("cpu", "event_active_class(3)"), &f),
             Truth::Unknown
         );
+    }
+
+    #[test]
+    fn an_s7_level_shared_by_two_stations_stays_open_until_both_have_returned() {
+        // 0x39C4 is reported once per failed DP station; the raw records differ.
+        let entry = |id: u16, station: u8| DiagEvent {
+            raw: vec![(id >> 8) as u8, id as u8, station],
+            ..s7_event(id)
+        };
+        let mut f = facts("cpu", &[]);
+        let active = ok("cpu", "event_active(0x39C4)");
+        f.apply(&events("cpu", vec![entry(0x39C4, 3), entry(0x39C4, 7)]));
+        assert!(
+            !f.apply(&events("cpu", vec![entry(0x39C4, 7)])),
+            "a re-report changes nothing"
+        );
+        f.apply(&events("cpu", vec![entry(0x38C4, 3)]));
+        assert_eq!(
+            eval_once(&active, &f),
+            Truth::True,
+            "station 7 is still out"
+        );
+        f.apply(&events("cpu", vec![entry(0x38C4, 7)]));
+        assert_eq!(eval_once(&active, &f), Truth::False);
+    }
+
+    #[test]
+    fn a_melsec_event_reported_again_after_a_poller_restart_needs_one_leaving_event() {
+        let mut f = facts("plc", &[]);
+        let down = |entering, ms: u8| DiagEvent {
+            raw: vec![2, u8::from(entering), 0, 4, ms],
+            ..mc_event(MELSEC_CCLINK_STATION, 4, entering, "station 4")
+        };
+        f.apply(&events("plc", vec![down(true, 1)]));
+        f.apply(&events("plc", vec![down(true, 2)]));
+        f.apply(&events("plc", vec![down(false, 3)]));
+        assert_eq!(eval_once(&ok("plc", "event_active(4)"), &f), Truth::False);
     }
 
     #[test]

@@ -14,9 +14,15 @@
 //! - Event pulses hold from the observation that brought them until [`DeviceFacts::end_pulses`];
 //!   a leaving event never pulses, it only closes what its entering event opened.
 //! - S7 events pair by class and by the event ID with bit 8 (entering/leaving) cleared
-//!   (`s7.md` §4: 0x39C4 opens what 0x38C4 closes); MELSEC events by class and ID.
+//!   (`s7.md` §4: 0x39C4 opens what 0x38C4 closes). One S7 ID can stand for several
+//!   instances (0x39C4 for each failed DP station, told apart only in the info fields), so a
+//!   level counts its entering events and stays open until as many leaving ones came.
+//!   MELSEC events pair by class and ID as a set: the adapter reports state changes, and
+//!   reports the current ones again after a restart of its poller.
+//! - An event whose raw record equals one applied recently is a re-report (the store
+//!   deduplicates on `raw` the same way) and changes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -322,8 +328,10 @@ pub struct DeviceFacts {
     last_error: Option<String>,
     answered: bool,
     cpu_mode: Option<String>,
-    /// Open levels by (class, pairing ID), holding the entering event.
-    open: BTreeMap<(u8, u16), EventFact>,
+    /// Open levels by (class, pairing ID): the latest entering event and how many are open.
+    open: BTreeMap<(u8, u16), (EventFact, u32)>,
+    /// Raw records of the latest events, to ignore re-reports.
+    recent: VecDeque<Vec<u8>>,
     pulses: Vec<EventFact>,
     network_names: Arc<[String]>,
     networks: Vec<NetworkState>,
@@ -354,6 +362,7 @@ impl DeviceFacts {
             answered: false,
             cpu_mode: None,
             open: BTreeMap::new(),
+            recent: VecDeque::new(),
             pulses: Vec::new(),
             networks: vec![NetworkState::NotYet; network_names.len()],
             network_names,
@@ -405,6 +414,9 @@ impl DeviceFacts {
             Observation::Diagnostics { events, .. } => {
                 let mut changed = false;
                 for e in events.iter() {
+                    if self.seen(e) {
+                        continue;
+                    }
                     changed |= self.level(e);
                     if e.entering != Some(false) {
                         self.pulses.push(EventFact::of(e));
@@ -442,14 +454,47 @@ impl DeviceFacts {
     /// Replays events from the history (e.g. at start-up) into the open levels without pulsing,
     /// since a diagnostic buffer is not reported twice. Returns true if any level changed.
     pub fn replay(&mut self, events: &[DiagEvent]) -> bool {
-        events.iter().fold(false, |c, e| self.level(e) | c)
+        events
+            .iter()
+            .fold(false, |c, e| (!self.seen(e) && self.level(e)) | c)
     }
 
+    /// Whether `e` was applied recently (same raw record); remembers it if not.
+    fn seen(&mut self, e: &DiagEvent) -> bool {
+        /// Enough for a few polls' worth of diagnostic-buffer entries.
+        const REMEMBERED: usize = 256;
+        if e.raw.is_empty() {
+            return false;
+        }
+        if self.recent.contains(&e.raw) {
+            return true;
+        }
+        if self.recent.len() == REMEMBERED {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(e.raw.clone());
+        false
+    }
+
+    /// Opens or closes the level `e` belongs to; true if whether it is open changed.
     fn level(&mut self, e: &DiagEvent) -> bool {
         let key = (e.class, self.family.pairing_id(e.event_id));
+        let counted = self.family == Family::S7;
         match e.entering {
-            Some(true) => self.open.insert(key, EventFact::of(e)).is_none(),
-            Some(false) => self.open.remove(&key).is_some(),
+            Some(true) => {
+                let slot = self.open.entry(key).or_insert((EventFact::of(e), 0));
+                slot.0 = EventFact::of(e);
+                slot.1 = if counted { slot.1.saturating_add(1) } else { 1 };
+                slot.1 == 1
+            }
+            Some(false) => match self.open.get_mut(&key) {
+                Some(slot) if slot.1 > 1 => {
+                    slot.1 -= 1;
+                    false
+                }
+                Some(_) => self.open.remove(&key).is_some(),
+                None => false,
+            },
             None => false,
         }
     }
@@ -544,7 +589,7 @@ impl DeviceFacts {
 
     /// Open levels (entered, not yet left); `None` while unknown.
     pub fn open_events(&self) -> Option<impl Iterator<Item = &EventFact>> {
-        (self.answered && self.reachable()).then(|| self.open.values())
+        (self.answered && self.reachable()).then(|| self.open.values().map(|(e, _)| e))
     }
 
     /// The MELSEC CPU's current error: `Some(None)` for none, `None` while unknown.
@@ -764,9 +809,6 @@ pub fn check_template(template: &str, device: &DeviceConfig) -> Result<(), (Rang
             }
             Piece::Hole(name, span) => (name, span),
         };
-        if device.tags.iter().any(|t| t.name == name) {
-            continue;
-        }
         let kind = device.kind_name();
         let dev = &device.name;
         let refusal = match name {
@@ -782,7 +824,9 @@ pub fn check_template(template: &str, device: &DeviceConfig) -> Result<(), (Rang
             "stations" | "link_scan_ms" if !cclink => Some(format!(
                 "`{{{name}}}` needs a melsec device with CC-Link networks; `{dev}` has none"
             )),
+            // Built-in names win over a tag of the same name, as in `render`.
             n if PLACEHOLDERS.contains(&n) => None,
+            n if device.tags.iter().any(|t| t.name == n) => None,
             "" => Some("empty placeholder `{}`; write `{{}}` for literal braces".to_owned()),
             _ => {
                 let candidates = PLACEHOLDERS
@@ -976,5 +1020,286 @@ mod tests {
             s.describe(),
             "station 4 valve terminal V3 (AJ65SBTB1-16D): data link error"
         );
+    }
+
+    const PLANT: &str = r#"
+[[devices]]
+name = "boiler"
+kind = "modbus"
+address = "tcp://10.0.0.5"
+
+[[devices.tags]]
+name = "temperature"
+address = "hr:100"
+unit = "°C"
+
+[[devices.tags]]
+name = "Motor 1 temp"
+address = "hr:101"
+
+[[devices]]
+name = "plc"
+kind = "melsec"
+address = "10.0.0.8:5007"
+
+[[devices.cclink]]
+name = "line 3"
+
+[[devices.cclink.stations]]
+number = 4
+name = "valve terminal V3"
+model = "AJ65SBTB1-16D"
+
+[[devices.tags]]
+name = "count"
+address = "D100:INT"
+
+[[devices]]
+name = "plc2"
+kind = "melsec"
+address = "10.0.0.9:5007"
+"#;
+
+    fn plant(name: &str) -> Arc<DeviceConfig> {
+        let cfg = parse(PLANT, Path::new(".")).unwrap_or_else(|p| panic!("{p:?}"));
+        cfg.devices
+            .into_iter()
+            .find(|d| &*d.name == name)
+            .unwrap_or_else(|| panic!("no device {name}"))
+    }
+
+    fn obs_values(dev: &str, readings: Vec<TagReading>) -> Observation {
+        Observation::Values {
+            device: dev.into(),
+            at: at(0),
+            rtt: std::time::Duration::ZERO,
+            readings: readings.into(),
+        }
+    }
+
+    fn good(tag: usize, v: f64) -> TagReading {
+        TagReading {
+            tag,
+            value: Some(v),
+            quality: Quality::Good,
+        }
+    }
+
+    /// The PLC online, in STOP with error 0x3300, station 4 of "line 3" down.
+    fn plc_facts() -> DeviceFacts {
+        let mut f = DeviceFacts::new(&plant("plc"));
+        f.apply(&obs_values("plc", vec![good(0, 1234.6)]));
+        f.apply(&Observation::Status {
+            device: "plc".into(),
+            at: at(0),
+            update: StatusUpdate::CpuMode(CpuModeView {
+                mode: "STOP".into(),
+                previous: Some("RUN".into()),
+                changed_at: None,
+            }),
+        });
+        f.apply(&Observation::Diagnostics {
+            device: "plc".into(),
+            events: vec![DiagEvent {
+                device_time: None,
+                gateway_time: at(0),
+                event_id: 0x3300,
+                class: MELSEC_CPU_ERROR,
+                entering: Some(true),
+                text: "OPERATION ERROR".into(),
+                details: json!({}),
+                raw: vec![1, 1],
+            }]
+            .into(),
+        });
+        f.apply(&Observation::Status {
+            device: "plc".into(),
+            at: at(0),
+            update: StatusUpdate::Network {
+                name: "line 3".into(),
+                status: json!({
+                    "kind": "cc-link", "line_ok": true,
+                    "stations": [{
+                        "number": 4, "occupies": 1, "name": "valve terminal V3",
+                        "model": "AJ65SBTB1-16D", "state": "faulty", "down": true,
+                        "data_link_error": true, "watchdog_error": false, "fuse_blown": false,
+                        "switch_changed": false, "number_overlap": false,
+                        "parameter_mismatch": false,
+                    }],
+                    "findings": [{
+                        "kind": "StationDown", "stations": [4], "confirmed": true,
+                        "text": { "en": "one station is down", "zh": "" },
+                        "remedy": { "en": "check its power", "zh": "" },
+                    }],
+                    "link_scan": { "current_ms": 12, "min_ms": 8, "max_ms": 15 },
+                    "retries": [[0, 3]],
+                }),
+            },
+        });
+        f
+    }
+
+    fn operands(dev: &str, src: &str, f: &DeviceFacts) -> Vec<Operand> {
+        let d = plant(dev);
+        match crate::rules::expr::compile(src, &crate::rules::expr::Scope { device: &d }) {
+            Ok(e) => e.explain(f),
+            Err(e) => panic!("{src}: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_template_is_filled_with_device_facts_and_the_condition_operands() {
+        let f = plc_facts();
+        let ops = operands("plc", "cpu_error(0x3300) && count > 1000", &f);
+        let text = render(
+            "{device} in {cpu_mode}: {cpu_error}; {event}; count {count}; down: {stations}; \
+             scan {link_scan_ms} ms; {condition}; failed: {failed}; {health}",
+            &f,
+            &ops,
+            "count > 1000",
+        );
+        assert_eq!(
+            text,
+            "plc in STOP: 0x3300 OPERATION ERROR; ?; count 1235; \
+             down: station 4 valve terminal V3 (AJ65SBTB1-16D): data link error (one station is down); \
+             scan 12 ms; cpu_error(0x3300) = true (0x3300 OPERATION ERROR); count = 1235; \
+             failed: count > 1000; unknown"
+        );
+    }
+
+    #[test]
+    fn the_event_placeholder_takes_the_first_true_event_operand() {
+        let f = plc_facts();
+        let ops = operands("plc", "event(0x2220) || event(0x3300)", &f);
+        assert_eq!(render("{event}", &f, &ops, ""), "OPERATION ERROR");
+    }
+
+    #[test]
+    fn tag_values_show_units_and_quality_and_unknown_facts_a_question_mark() {
+        let mut f = DeviceFacts::new(&plant("boiler"));
+        f.apply(&obs_values(
+            "boiler",
+            vec![
+                good(0, 95.2549),
+                TagReading {
+                    tag: 1,
+                    value: None,
+                    quality: Quality::Bad("exception 2".into()),
+                },
+            ],
+        ));
+        let ops = operands(
+            "boiler",
+            "temperature > 90 || tag(\"Motor 1 temp\") > 80",
+            &f,
+        );
+        assert_eq!(
+            render("{temperature}, {Motor 1 temp}, {condition}", &f, &ops, ""),
+            "95.25 °C, ? (bad: exception 2), temperature = 95.25 °C; \
+             tag(\"Motor 1 temp\") = ? (bad: exception 2)"
+        );
+        f.apply(&Observation::Health {
+            device: "boiler".into(),
+            health: crate::model::Health {
+                state: HealthState::Offline,
+                since: at(0),
+                last_error: None,
+                rtt: None,
+                consecutive_failures: 1,
+            },
+        });
+        assert_eq!(
+            render("{temperature} {cpu_mode}", &f, &[], ""),
+            "95.25 °C (stale) ?"
+        );
+    }
+
+    #[test]
+    fn unknown_placeholders_and_stray_braces_stay_as_written_and_double_braces_escape() {
+        let f = plc_facts();
+        assert_eq!(
+            render("{{device}} {nope} {device} { } } {", &f, &[], ""),
+            "{device} {nope} plc { } } {"
+        );
+        assert_eq!(render("{a{device}}", &f, &[], ""), "{aplc}");
+    }
+
+    #[test]
+    fn a_template_check_accepts_known_placeholders_and_tag_names() {
+        assert_eq!(
+            check_template(
+                "{device}: {temperature} {Motor 1 temp} {{literal}} {condition} {failed} {health}",
+                &plant("boiler")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check_template(
+                "{cpu_mode} {cpu_error} {event} {stations} {link_scan_ms} {count}",
+                &plant("plc")
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_template_check_reports_each_mistake_at_its_span() {
+        let boiler = plant("boiler");
+        let err = |t: &str, d: &DeviceConfig| check_template(t, d).err().unwrap_or_default();
+        let (span, msg) = err("T = {temprature}", &boiler);
+        assert_eq!(span, 4..16);
+        assert!(msg.contains("did you mean `{temperature}`?"), "{msg}");
+        let (span, msg) = err("{device} {cpu_mode}", &boiler);
+        assert_eq!(span, 9..19);
+        assert!(msg.contains("s7 or melsec"), "{msg}");
+        let (span, msg) = err("{stations}", &plant("plc2"));
+        assert_eq!(span, 0..10);
+        assert!(msg.contains("CC-Link"), "{msg}");
+        let (span, msg) = err("{event}", &boiler);
+        assert_eq!(span, 0..7);
+        assert!(msg.contains("diagnostic events"), "{msg}");
+        let (span, msg) = err("at {device", &boiler);
+        assert_eq!(span, 3..10);
+        assert!(msg.contains("without a closing"), "{msg}");
+        let (span, msg) = err("a } b", &boiler);
+        assert_eq!(span, 2..3);
+        assert!(msg.contains("without an opening"), "{msg}");
+        let (span, msg) = err("x {}", &boiler);
+        assert_eq!(span, 2..4);
+        assert!(msg.contains("empty placeholder"), "{msg}");
+        let (_, msg) = err("{zzzzzzzz}", &boiler);
+        assert!(msg.contains("use one of {device}"), "{msg}");
+    }
+
+    #[test]
+    fn compiled_conditions_and_facts_can_be_shared_between_tasks() {
+        fn shareable<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        shareable::<crate::rules::expr::Expr>();
+        shareable::<crate::rules::expr::Memo>();
+        shareable::<DeviceFacts>();
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rendering_or_checking_any_template_never_panics(t in "\\PC{0,60}") {
+            let f = plc_facts();
+            let ops = operands("plc", "count > 1 && station_down(4)", &f);
+            let _ = render(&t, &f, &ops, "x");
+            let _ = check_template(&t, &plant("plc"));
+            let _ = check_template(&t, &plant("boiler"));
+        }
+
+        #[test]
+        fn any_mix_of_braces_and_names_renders_and_checks_without_panicking(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["{", "}", "{{", "}}", "device", "count", "é", " ", "stations"]),
+                0..20,
+            )
+        ) {
+            let t = parts.concat();
+            let f = plc_facts();
+            let _ = render(&t, &f, &[], "");
+            let _ = check_template(&t, &plant("plc"));
+        }
     }
 }
