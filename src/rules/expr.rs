@@ -33,6 +33,25 @@
 //! is true, and otherwise unknown propagates. So do a division by zero and any result that is
 //! not a finite number.
 //!
+//! Functions (argument counts, literal arguments and names are checked at compile time):
+//!
+//! - `tag("name")`, `rate(tag)` (change per second between the last two good readings, while
+//!   the latest is good), `bad(tag)`, `stale(tag)`; `abs(x)`, `min(a, b)`, `max(a, b)`.
+//! - `health()` (`online`, `offline`, `demoted`, `unknown`), `online()`, `offline()` (offline
+//!   or demoted), `demoted()`; the last three are unknown before the first poll.
+//! - s7 and melsec: `cpu_mode()`, the text the adapter publishes (`RUN`, `STOP`,
+//!   `STOP (update)`, `STEP-RUN` ...); comparing it with a text no adapter publishes is an error.
+//! - Devices with diagnostic events (s7 with `diagnostics`, melsec): `event(id)`,
+//!   `event(lo, hi)`, `event_class(c)` are true only for the observation that brought a
+//!   matching entering (or undirected) event; `event_active(id)`, `event_active(lo, hi)`,
+//!   `event_active_class(c)` from an entering event until its leaving one. S7 IDs are compared
+//!   with bit 8 (entering/leaving) cleared. MELSEC IDs are matched in every class: class 1 is
+//!   a CPU error (ID = error code), class 2 a CC-Link station (ID = station number).
+//! - melsec: `cpu_error()` (current error code, 0 for none), `cpu_error(code)`.
+//! - melsec with CC-Link: `station_down(n)` (on any network), `station_down("network", n)`,
+//!   `station_down("station name")`, `stations_down()`, `stations_down("network")`,
+//!   `link_scan_ms()` (the longest current one), `link_scan_ms("network")`.
+//!
 //! Deadband: each `>`, `>=`, `<`, `<=` and `in` keeps its last outcome in a [`Memo`]; while that
 //! was true, its limit is relaxed by the rule's deadband (`x > L` stays true until
 //! `x <= L - db`, `x < L` until `x >= L + db`, `x in lo..hi` until x leaves
@@ -222,8 +241,7 @@ pub fn compile(source: &str, scope: &Scope<'_>) -> Result<Expr, ExprError> {
         return fail(
             ast.span.clone(),
             format!(
-                "a condition must be true/false or a number, but `{}` is text; compare it, e.g. `{} == \"RUN\"`",
-                slice(source, &ast.span),
+                "a condition must be true/false or a number, but `{}` is text; compare it with `==` or `!=`",
                 slice(source, &ast.span)
             ),
         );

@@ -1,8 +1,10 @@
 //! What a rule condition sees about one device: tag readings, health, CPU mode, diagnostic
 //! events and CC-Link stations, kept up to date from the hub's [`Observation`]s.
 //!
-//! [`DeviceFacts`] is a pure state machine: [`DeviceFacts::apply`] takes one observation and
-//! [`DeviceFacts::end_pulses`] ends its instant. Conditions read it through the accessors here.
+//! [`DeviceFacts`] is a pure state machine: [`DeviceFacts::apply`] takes one observation, the
+//! caller evaluates its conditions, then [`DeviceFacts::end_pulses`] ends that instant.
+//! Conditions read it through the accessors here; [`render`] and [`check_template`] fill and
+//! check rule messages from it.
 //!
 //! Invariants:
 //! - A tag value is known only while its latest reading is good: a bad reading, a tag never
