@@ -17,7 +17,9 @@
 //! with backoff, forever, with the same rows under the same `Idempotency-Key`, also after a
 //! restart. Nothing is dropped by rate limiting: rows that wait go into the next digest.
 
+pub mod delivery;
 pub mod format;
+pub mod rate;
 pub mod sign;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -25,6 +27,8 @@ pub(crate) mod testkit;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use delivery::Delivery;
 
 use crate::config::pattern;
 use crate::config::secret::Secret;
