@@ -20,6 +20,7 @@
 pub mod delivery;
 pub mod format;
 pub mod rate;
+mod sender;
 pub mod sign;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use delivery::Delivery;
+pub use sender::{Notifier, POLL, TestReply, http_client, send_test, spawn, test_notice};
 
 use crate::config::pattern;
 use crate::config::secret::Secret;
