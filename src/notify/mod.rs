@@ -24,6 +24,8 @@ mod sender;
 pub mod sign;
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::sync::Arc;
