@@ -3,7 +3,7 @@
 //! The rules engine commits every alarm change with one outbox row per receiver in the same
 //! transaction (`store::alarms`). This module delivers those rows, one task per receiver:
 //!
-//! - [`format`]: the request bodies, pure functions: an Alertmanager v4 envelope for webhooks,
+//! - [`format`](mod@format): the request bodies, pure functions: an Alertmanager v4 envelope for webhooks,
 //!   one digest message per batch for DingTalk, WeCom, Feishu and Slack.
 //! - [`sign`]: webhook HMAC header, DingTalk and Feishu signatures.
 //! - [`delivery`]: what an answer means ([`Delivery`]: delivered, retry, reject) and the backoff.
