@@ -30,6 +30,28 @@ struct NameLabel {
     name: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReceiverLabel {
+    receiver: String,
+}
+
+/// A receiver's notification counters so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotifyCounts {
+    /// Notices the receiver accepted.
+    pub delivered: u64,
+    /// Failed attempts that were (or will be) retried.
+    pub retried: u64,
+    /// Notices dead-lettered (rejected for good, or unreadable).
+    pub dead_lettered: u64,
+}
+
+fn receiver_label(receiver: &str) -> ReceiverLabel {
+    ReceiverLabel {
+        receiver: receiver.to_owned(),
+    }
+}
+
 fn rtt_histogram() -> Histogram {
     // 0.5 ms .. ~8 s: loopback simulators up to slow serial lines.
     Histogram::new(exponential_buckets(0.0005, 2.0, 15))
@@ -52,6 +74,9 @@ struct Inner {
     hub_blocked: Family<NameLabel, Counter>,
     rows_written: Family<NameLabel, Counter>,
     store_batches: Counter,
+    notify_delivered: Family<ReceiverLabel, Counter>,
+    notify_retried: Family<ReceiverLabel, Counter>,
+    notify_dead: Family<ReceiverLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -112,6 +137,24 @@ impl Metrics {
             "Transactions committed by the store writer",
             store_batches.clone(),
         );
+        let notify_delivered = Family::<ReceiverLabel, Counter>::default();
+        registry.register(
+            "notifications_delivered",
+            "Alarm notices accepted by the receiver",
+            notify_delivered.clone(),
+        );
+        let notify_retried = Family::<ReceiverLabel, Counter>::default();
+        registry.register(
+            "notification_retries",
+            "Notification requests that failed and are retried",
+            notify_retried.clone(),
+        );
+        let notify_dead = Family::<ReceiverLabel, Counter>::default();
+        registry.register(
+            "notifications_dead_lettered",
+            "Alarm notices given up on: rejected by the receiver or unreadable",
+            notify_dead.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
@@ -124,6 +167,9 @@ impl Metrics {
                 hub_blocked,
                 rows_written,
                 store_batches,
+                notify_delivered,
+                notify_retried,
+                notify_dead,
             }),
         }
     }
@@ -217,6 +263,40 @@ impl Metrics {
                     name: (*table).to_owned(),
                 })
                 .inc_by(*n);
+        }
+    }
+
+    /// `n` notices delivered to `receiver`.
+    pub fn notices_delivered(&self, receiver: &str, n: usize) {
+        self.inner
+            .notify_delivered
+            .get_or_create(&receiver_label(receiver))
+            .inc_by(n as u64);
+    }
+
+    /// A request to `receiver` failed and will be retried.
+    pub fn notification_retried(&self, receiver: &str) {
+        self.inner
+            .notify_retried
+            .get_or_create(&receiver_label(receiver))
+            .inc();
+    }
+
+    /// `n` notices to `receiver` dead-lettered.
+    pub fn notices_dead_lettered(&self, receiver: &str, n: usize) {
+        self.inner
+            .notify_dead
+            .get_or_create(&receiver_label(receiver))
+            .inc_by(n as u64);
+    }
+
+    /// `receiver`'s notification counters so far.
+    pub fn notify_counts(&self, receiver: &str) -> NotifyCounts {
+        let l = receiver_label(receiver);
+        NotifyCounts {
+            delivered: self.inner.notify_delivered.get_or_create(&l).get(),
+            retried: self.inner.notify_retried.get_or_create(&l).get(),
+            dead_lettered: self.inner.notify_dead.get_or_create(&l).get(),
         }
     }
 
