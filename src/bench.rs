@@ -170,10 +170,14 @@ fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf)
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             database,
             retention: Duration::from_secs(86400),
+            external_url: None,
         },
         devices: (0..args.devices)
             .map(|i| std::sync::Arc::new(device(i)))
             .collect(),
+        rules: Vec::new(),
+        receivers: Vec::new(),
+        auth: Default::default(),
         warnings: Vec::new(),
     }
 }

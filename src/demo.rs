@@ -4,9 +4,9 @@
 //! for them (parsed by the same code as any config file), and runs the gateway. A scenario task
 //! makes the plant move: temperatures drift, a counter counts, a pump cycles, one tag answers
 //! with a Modbus exception; every minute the press CPU's I/O module fails and returns, the
-//! chiller stops answering for 25 s (offline, demoted, back), and the oven CPU goes to STOP and
-//! back to RUN, each change written to its diagnostic buffer. The MELSEC/CC-Link simulator
-//! joins when its driver lands.
+//! chiller stops answering for 25 s (offline, demoted, back), the oven CPU goes to STOP and
+//! back to RUN, each change written to its diagnostic buffer, and a CC-Link station of the
+//! assembly PLC drops off the link, then a cable breaks. Alarm rules watch each of these.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -286,6 +286,47 @@ name = "takt_time"
 address = "D101:INT"
 scale = 0.1
 unit = "s"
+
+# Alarm rules on the scripted faults: watch them raise, clear and wait for acknowledgement at
+# /api/alarms (acknowledge with POST /api/alarms/ID/ack).
+
+[[rules]]
+name = "cpu_stop"
+devices = ["oven-cpu", "press-cpu"]
+when = 'cpu_mode() == "STOP"'
+priority = "critical"
+message = "{{device}}: CPU in STOP"
+
+[[rules]]
+name = "io_module_fault"
+device = "press-cpu"
+when = "event_active(0x3942)"
+priority = "high"
+message = "{{device}}: {{event}}"
+
+[[rules]]
+name = "cclink_station_down"
+device = "assembly-plc"
+when = "stations_down() > 0"
+priority = "high"
+message = "CC-Link {{device}}: {{stations}}"
+
+[[rules]]
+name = "boiler_water_hot"
+device = "boiler-1"
+when = "water_temperature > 77"
+on_delay = "5s"
+deadband = 0.5
+priority = "medium"
+message = "Boiler water {{water_temperature}} above 77 °C for 5 s"
+
+[[rules]]
+name = "device_offline"
+devices = ["chiller-2", "boiler-1", "packer-3"]
+when = "offline()"
+on_delay = "2s"
+priority = "high"
+message = "{{device}} does not answer"
 "#,
             boiler = port(&self.boiler),
             packer = port(&self.packer),
@@ -421,6 +462,7 @@ pub async fn run(
         database.display()
     );
     println!("  API:     http://{}/api/devices", gateway.http_addr);
+    println!("  alarms:  http://{}/api/alarms", gateway.http_addr);
     println!("  metrics: http://{}/metrics", gateway.http_addr);
     println!("  Every minute, from the start:");
     println!(
@@ -447,6 +489,14 @@ pub async fn run(
         "    {:>2}s  assembly-plc: CC-Link cable breaks after station 4, stations 5 and 6 lose the link ({}s: repaired)",
         CABLE_BREAK.0.as_secs(),
         CABLE_BREAK.1.as_secs()
+    );
+    println!(
+        "  Alarm rules raise on each of these (cpu_stop, io_module_fault, cclink_station_down, device_offline)"
+    );
+    println!("  and on the boiler's water over 77 °C for 5 s; acknowledge with");
+    println!(
+        "    curl -X POST http://{}/api/alarms/ID/ack -H 'content-type: application/json' -d '{{\"user\":\"me\",\"note\":\"seen\"}}'",
+        gateway.http_addr
     );
     println!("  Press Ctrl-C to stop.");
     stop.await;

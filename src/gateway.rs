@@ -15,6 +15,8 @@ use crate::config::Config;
 use crate::hub::{Hub, HubBuilder};
 use crate::live::{self, Live};
 use crate::metrics::Metrics;
+use crate::notify::{self, Notifier};
+use crate::rules::engine::{self as rules_engine, Clock};
 use crate::store::{self, Store, writer::WriterSettings};
 use crate::web::{self, AppState};
 
@@ -38,6 +40,9 @@ pub struct Gateway {
     devices: JoinSet<()>,
     writer: JoinHandle<Result<(), store::Error>>,
     follower: JoinHandle<()>,
+    rules: Option<JoinHandle<()>>,
+    notifier: Notifier,
+    pruner: JoinHandle<()>,
     http: JoinHandle<std::io::Result<()>>,
     http_shutdown: CancellationToken,
 }
@@ -51,6 +56,8 @@ impl Gateway {
         let mut hub = HubBuilder::new(metrics.clone());
         let store_rx = hub.subscribe_lossless("store", SUBSCRIBER_CAPACITY);
         let live_rx = hub.subscribe_lossless("live", SUBSCRIBER_CAPACITY);
+        let rules_rx = (!config.rules.is_empty())
+            .then(|| hub.subscribe_lossless("rules", SUBSCRIBER_CAPACITY));
         let hub = hub.build();
 
         let live = Live::new(&config.devices, Utc::now());
@@ -58,6 +65,39 @@ impl Gateway {
         let writer = store::writer::prepare(store.clone(), config.devices.clone()).await?;
         let writer = tokio::spawn(writer.run(store_rx, metrics.clone(), settings));
         let follower = tokio::spawn(live::follow(live.clone(), metrics.clone(), live_rx));
+
+        // Notifications first, so the engine's first commit can wake them.
+        let notifier = notify::spawn(
+            store.clone(),
+            config.receivers.clone(),
+            metrics.clone(),
+            CancellationToken::new(),
+        );
+        let (engine_handle, rules) = match rules_rx {
+            Some(rx) => {
+                let clock = Clock::start();
+                let engine = rules_engine::prepare(&config, &store, &clock).await?;
+                info!(
+                    rules = config.rules.len(),
+                    points = engine.len(),
+                    receivers = config.receivers.len(),
+                    "rules engine started"
+                );
+                let (handle, commands) = rules_engine::command_channel();
+                let waker = notifier.waker();
+                let task = tokio::spawn(rules_engine::run(
+                    engine,
+                    rx,
+                    commands,
+                    store.clone(),
+                    clock,
+                    move || waker.wake(),
+                ));
+                (Some(handle), Some(task))
+            }
+            None => (None, None),
+        };
+        let pruner = tokio::spawn(prune_alarms(store.clone(), config.gateway.retention));
 
         let listener = match listener {
             Some(l) => l,
@@ -75,6 +115,8 @@ impl Gateway {
             live: live.clone(),
             store: store.clone(),
             metrics: metrics.clone(),
+            engine: engine_handle,
+            auth: std::sync::Arc::new(config.auth.clone()),
         });
         let http_shutdown = CancellationToken::new();
         let stop = http_shutdown.clone();
@@ -98,6 +140,9 @@ impl Gateway {
             devices,
             writer,
             follower,
+            rules,
+            notifier,
+            pruner,
             http,
             http_shutdown,
         })
@@ -133,6 +178,15 @@ impl Gateway {
         // Every publisher is gone once the hub is dropped: the subscribers drain and finish.
         drop(self.hub);
         let flushed = tokio::time::timeout(FLUSH_TIMEOUT, self.writer).await;
+        // The rules engine commits what the last observations caused, then ends.
+        if let Some(rules) = self.rules
+            && tokio::time::timeout(FLUSH_TIMEOUT, rules).await.is_err()
+        {
+            warn!("rules engine did not finish within {FLUSH_TIMEOUT:?}");
+        }
+        // Undelivered notifications stay in the outbox for the next start.
+        self.notifier.stop().await;
+        self.pruner.abort();
         // The live view has nothing to save; it only must not outlive the gateway.
         self.follower.abort();
         self.store.close().await;
@@ -144,5 +198,22 @@ impl Gateway {
         }
         info!("gateway stopped; history flushed");
         Ok(())
+    }
+}
+
+/// Deletes finished alarms, their journal and delivered notifications older than the
+/// retention, once an hour (the store writer does the same for the history).
+async fn prune_alarms(store: Store, retention: Duration) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let Ok(span) = chrono::Duration::from_std(retention) else {
+            return;
+        };
+        match store.prune_alarms(Utc::now() - span).await {
+            Ok(0) => {}
+            Ok(n) => info!(rows = n, "pruned old alarms and notifications"),
+            Err(e) => warn!(error = %e, "cannot prune old alarms; will retry in an hour"),
+        }
     }
 }

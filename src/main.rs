@@ -72,6 +72,23 @@ enum Command {
         #[command(subcommand)]
         kind: BenchKind,
     },
+    /// Alarm notifications.
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum NotifyAction {
+    /// Send a test message to one receiver of a config file and print its answer.
+    Test {
+        /// The receiver's name (`[[receivers]] name`).
+        receiver: String,
+        /// The TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,6 +158,67 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Bench {
             kind: BenchKind::Modbus(args),
         } => outcome(bench::run(args).await),
+        Command::Notify {
+            action: NotifyAction::Test { receiver, config },
+        } => notify_test(&config, &receiver).await,
+    }
+}
+
+/// `plcdiag notify test`: exit 0 when the receiver accepted the message, 3 when it could not be
+/// reached, 1 when it answered with a refusal, 2 for a bad config or receiver name.
+async fn notify_test(file: &std::path::Path, name: &str) -> ExitCode {
+    let cfg = match config::load(file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    let Some(receiver) = cfg.receivers.iter().find(|r| &*r.name == name) else {
+        let names: Vec<&str> = cfg.receivers.iter().map(|r| &*r.name).collect();
+        eprintln!(
+            "plcdiag notify test: {} has no receiver named `{name}` (receivers: {})",
+            file.display(),
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        );
+        return ExitCode::from(exit::CONFIG);
+    };
+    let client = match plcdiag::notify::http_client() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("plcdiag notify test: cannot build the HTTP client: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match plcdiag::notify::send_test(receiver, &client).await {
+        Ok(reply) => {
+            println!("receiver `{name}` answered HTTP {}", reply.status);
+            if !reply.body.is_empty() {
+                println!("{}", reply.body);
+            }
+            match &reply.delivery {
+                plcdiag::notify::Delivery::Delivered => {
+                    println!("outcome: delivered");
+                    ExitCode::SUCCESS
+                }
+                plcdiag::notify::Delivery::Retry { reason, .. } => {
+                    println!("outcome: would be retried: {reason}");
+                    ExitCode::from(exit::FAILURE)
+                }
+                plcdiag::notify::Delivery::Reject { reason } => {
+                    println!("outcome: rejected: {reason}");
+                    ExitCode::from(exit::FAILURE)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("plcdiag notify test: receiver `{name}`: {e}");
+            ExitCode::from(exit::NO_ANSWER)
+        }
     }
 }
 
@@ -158,12 +236,18 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             }
             let enabled = cfg.devices.iter().filter(|d| d.enabled).count();
             let tags: usize = cfg.devices.iter().map(|d| d.tags.len()).sum();
+            let points: usize = cfg.rules.iter().map(|r| r.targets.len()).sum();
             println!(
-                "{}: OK ({} device{}, {enabled} enabled, {tags} tag{}; {} warning{})",
+                "{}: OK ({} device{}, {enabled} enabled, {tags} tag{}; {} rule{} ({points} alarm point{}), {} receiver{}; {} warning{})",
                 file.display(),
                 cfg.devices.len(),
                 plural(cfg.devices.len()),
                 plural(tags),
+                cfg.rules.len(),
+                plural(cfg.rules.len()),
+                plural(points),
+                cfg.receivers.len(),
+                plural(cfg.receivers.len()),
                 cfg.warnings.len(),
                 plural(cfg.warnings.len())
             );

@@ -8,7 +8,10 @@
 
 pub mod pattern;
 pub mod raw;
+mod rules;
 pub mod secret;
+
+pub use rules::{ApiToken, AuthConfig, Role};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -55,6 +58,12 @@ pub struct Config {
     pub gateway: GatewaySettings,
     /// Every configured device, enabled or not, in file order; shared by the tasks that need it.
     pub devices: Vec<Arc<DeviceConfig>>,
+    /// Alarm rules, compiled for the devices they apply to.
+    pub rules: Vec<Arc<crate::rules::Rule>>,
+    /// Where alarm notifications go.
+    pub receivers: Vec<Arc<crate::notify::ReceiverConfig>>,
+    /// Who may use the API's write actions.
+    pub auth: AuthConfig,
     /// Things that work but are probably not meant (timeout ≥ interval, ...).
     pub warnings: Vec<Problem>,
 }
@@ -68,6 +77,8 @@ pub struct GatewaySettings {
     pub database: PathBuf,
     /// How long history rows are kept.
     pub retention: Duration,
+    /// The address people reach the UI at, for links in notifications.
+    pub external_url: Option<String>,
 }
 
 /// One device after validation.
@@ -320,15 +331,21 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let mut gateway = RawGateway::default();
     let mut defaults = RawDefaults::default();
     let mut devices = Vec::new();
+    let mut rules = Vec::new();
+    let mut receivers = Vec::new();
+    let mut auth = raw::RawAuth::default();
     for (key, value) in std::mem::take(&mut root) {
         match key.get_ref().as_ref() {
             "gateway" => gateway = cx.deserialize(value, "gateway").unwrap_or_default(),
             "defaults" => defaults = cx.deserialize(value, "defaults").unwrap_or_default(),
             "devices" => devices = cx.devices(value),
+            "rules" => rules = cx.list(value, "rules"),
+            "receivers" => receivers = cx.list(value, "receivers"),
+            "auth" => auth = cx.deserialize(value, "auth").unwrap_or_default(),
             other => cx.error(
                 Some(key.span()),
                 format!(
-                    "unknown section `{other}`, expected one of `gateway`, `defaults`, `devices`"
+                    "unknown section `{other}`, expected one of `gateway`, `defaults`, `devices`, `rules`, `receivers`, `auth`"
                 ),
             ),
         }
@@ -336,11 +353,23 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let gateway = cx.gateway(gateway, base_dir);
     let defaults = cx.defaults(defaults);
     let devices = cx.validate_devices(devices, &defaults);
+    // Rules are compiled against the devices only when those are valid, so one mistake in a
+    // device is not reported again by every rule that uses it.
+    let rules = if cx.problems.is_empty() {
+        cx.rules(rules, &devices)
+    } else {
+        Vec::new()
+    };
+    let receivers = cx.receivers(receivers);
+    let auth = cx.auth(auth);
     if cx.problems.is_empty() {
         cx.warnings.sort_by_key(|p| (p.line, p.column));
         Ok(Config {
             gateway,
             devices,
+            rules,
+            receivers,
+            auth,
             warnings: cx.warnings,
         })
     } else {
@@ -411,6 +440,23 @@ impl Checker<'_> {
         }
     }
 
+    /// A `[[section]]` list, each item deserialized on its own so all mistakes are reported.
+    fn list<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'_>>, what: &str) -> Vec<T> {
+        let span = value.span();
+        let DeValue::Array(items) = value.into_inner() else {
+            self.error(
+                Some(span),
+                format!("`{what}` must be a list of tables: write each as [[{what}]]"),
+            );
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| self.deserialize(item.clone(), &format!("{what}[{i}]")))
+            .collect()
+    }
+
     fn devices(&mut self, value: Spanned<DeValue<'_>>) -> Vec<RawDevice> {
         let span = value.span();
         let DeValue::Array(items) = value.into_inner() else {
@@ -472,10 +518,23 @@ impl Checker<'_> {
             let span = raw.retention.as_ref().map(Spanned::span);
             self.error(span, "gateway.retention: must be at least 1m".into());
         }
+        let external_url = raw.external_url.as_ref().and_then(|u| {
+            let url = u.get_ref().trim_end_matches('/');
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Some(url.to_owned())
+            } else {
+                self.error(
+                    Some(u.span()),
+                    "gateway.external_url: must start with http:// or https://".into(),
+                );
+                None
+            }
+        });
         GatewaySettings {
             listen,
             database: base_dir.join(database),
             retention,
+            external_url,
         }
     }
 

@@ -18,6 +18,9 @@ pub struct RawGateway {
     pub database: Option<Spanned<String>>,
     /// How long history is kept, e.g. `"30d"` (the default), `"12h"`.
     pub retention: Option<Spanned<String>>,
+    /// The address people use to reach this gateway's UI, e.g. `"http://gw-01:8080"`; links
+    /// in notifications point there. Default: none (notifications carry no links).
+    pub external_url: Option<Spanned<String>>,
 }
 
 /// `[defaults]`: values every device gets unless it sets its own.
@@ -227,4 +230,142 @@ pub struct RawRegisterMap {
     pub link_scan_max: Option<u32>,
     /// SW offset of the first retry counter.
     pub retry_counters: Option<u32>,
+}
+
+/// `[[rules]]`: one alarm rule. It applies to every device its `device`/`devices` name, giving
+/// each an alarm point of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// Unique name; the alarm's name in the API, the journal and notifications.
+    pub name: Spanned<String>,
+    /// The device it watches: a name or a pattern with `*` (`"press-*"`).
+    pub device: Option<Spanned<String>>,
+    /// Several devices (names or patterns). Without `device` and `devices`: every device.
+    pub devices: Option<Spanned<Vec<String>>>,
+    /// `"condition"` (default), `"reaction"` (when `trigger` becomes true, `expect` must follow
+    /// within `within`) or `"interlock"` (while `when` is true, every `require` must hold).
+    pub kind: Option<Spanned<String>>,
+    /// The condition (kind condition) or the action whose interlocks are watched (kind
+    /// interlock), in the condition language of docs/RULES.md, e.g. `"temperature > 90"`.
+    pub when: Option<Spanned<String>>,
+    /// Reaction monitor: what starts the watch, e.g. `"motor_m1_start"`.
+    pub trigger: Option<Spanned<String>>,
+    /// Reaction monitor: what must follow, e.g. `"motor_m1_running"`.
+    pub expect: Option<Spanned<String>>,
+    /// Reaction monitor: how long `expect` may take, e.g. `"5s"`.
+    pub within: Option<Spanned<String>>,
+    /// Interlock monitor: conditions that must all hold while `when` is true.
+    pub require: Option<Vec<Spanned<String>>>,
+    /// `"low"`, `"medium"` (default), `"high"` or `"critical"`.
+    pub priority: Option<Spanned<String>>,
+    /// Text of the alarm, with `{placeholders}` filled when it is raised: `{device}`, any tag
+    /// name, `{cpu_mode}`, `{cpu_error}`, `{event}`, `{stations}`, `{link_scan_ms}`,
+    /// `{condition}`, `{failed}`. Default: the rule's name and its condition.
+    pub message: Option<Spanned<String>>,
+    /// The condition must hold this long before the alarm is raised. Default `"0s"`.
+    pub on_delay: Option<Spanned<String>>,
+    /// The condition must be false this long before the alarm clears. Default `"0s"`.
+    pub off_delay: Option<Spanned<String>>,
+    /// Analog limits (`>`, `<`, `in`): once true, a limit comparison stays true until the value
+    /// is back past the limit by this much (engineering units). Default 0.
+    pub deadband: Option<Spanned<f64>>,
+    /// The alarm stays (latched) after its condition is gone, until an operator acknowledges
+    /// it. Default `false`.
+    pub latch: Option<bool>,
+    /// Acknowledgement: `"manual"` (default), `"auto"` (when the condition clears) or `"none"`.
+    pub ack: Option<Spanned<String>>,
+    /// Announce the alarm again when it is still unacknowledged after this long, e.g. `"30m"`.
+    pub re_alarm: Option<Spanned<String>>,
+    /// Whether operators may shelve it. Default `true`.
+    pub shelving: Option<bool>,
+    /// Longest shelving an operator may ask for. Default `"8h"`.
+    pub max_shelve: Option<Spanned<String>>,
+    /// Removed from service (maintenance): the rule is checked but never raises. Default `false`.
+    pub out_of_service: Option<bool>,
+    /// Suppress the alarm while its device is offline or demoted (one communication alarm
+    /// instead of one per stale value). Default: `true` unless the condition itself looks at
+    /// the device's health.
+    pub suppress_when_offline: Option<bool>,
+    /// Offset of the schedule's times from UTC, e.g. `"+08:00"`. Default: the gateway's time zone.
+    pub utc_offset: Option<Spanned<String>>,
+    /// Time windows in which the rule runs; outside them its alarms are suppressed. None: always.
+    #[serde(default)]
+    pub schedule: Vec<RawWindow>,
+}
+
+/// `[[rules.schedule]]`: one weekly time window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    /// Days it starts on: `["mon-fri"]`, `["sat", "sun"]`, `["daily"]` (the default).
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// Start, `"HH:MM"`.
+    pub from: Spanned<String>,
+    /// End, `"HH:MM"`; not after `from` means the next day (a night shift).
+    pub to: Spanned<String>,
+}
+
+/// `[[receivers]]`: where alarm notifications go.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReceiver {
+    /// Unique name, used by `plcdiag notify test NAME` and in the outbox.
+    pub name: Spanned<String>,
+    /// `"webhook"` (Prometheus Alertmanager v4 JSON), `"dingtalk"`, `"wecom"`, `"feishu"`
+    /// (also Lark) or `"slack"`.
+    pub kind: Spanned<String>,
+    /// The URL to POST to. Robot URLs carry their access token: prefer `url_env`.
+    pub url: Option<Spanned<String>>,
+    /// Name of an environment variable that holds the URL.
+    pub url_env: Option<Spanned<String>>,
+    /// Signing secret: webhook HMAC-SHA256 header, DingTalk and Feishu signatures.
+    pub secret: Option<Spanned<String>>,
+    /// Name of an environment variable that holds the signing secret.
+    pub secret_env: Option<Spanned<String>>,
+    /// Only alarms of these priorities. Default: all.
+    pub priorities: Option<Spanned<Vec<String>>>,
+    /// Only alarms of these devices (names or patterns with `*`). Default: all.
+    pub devices: Option<Vec<String>>,
+    /// Only these transitions (`raised`, `cleared`, `acknowledged`, `reset`, `re_alarmed`,
+    /// `shelved`, `unshelved`, `shelve_expired`, `suppressed`, `unsuppressed`). Default: all.
+    pub transitions: Option<Spanned<Vec<String>>>,
+    /// Send `cleared` and `reset` too. Default `true`.
+    pub send_resolved: Option<bool>,
+    /// Most requests per minute (the chat robots block senders above their limit). Default by
+    /// kind: dingtalk 20, wecom 20, feishu 100, slack 60, webhook 600. Notices that wait for the
+    /// limit are sent together as one digest, never dropped.
+    pub rate_per_minute: Option<u32>,
+    /// Wait this long after the first pending notice to collect others into the same request.
+    /// Default: webhook `"0s"`, chat robots `"2s"`.
+    pub group_wait: Option<Spanned<String>>,
+    /// Most notices in one request. Default 100.
+    pub max_batch: Option<usize>,
+    /// Per-request timeout. Default `"10s"`.
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// `[auth]`: who may use the API's write actions (acknowledge, shelve, unshelve).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// API tokens for machines and scripts (`Authorization: Bearer TOKEN`). Without any, the
+    /// write actions are open to anyone who can reach the API (keep it on loopback).
+    #[serde(default)]
+    pub tokens: Vec<RawToken>,
+}
+
+/// `[[auth.tokens]]`: one bearer token.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToken {
+    /// Who uses it; recorded as the user of acknowledgements made with it.
+    pub name: Spanned<String>,
+    /// The token itself (at least 16 characters). Prefer `token_env`.
+    pub token: Option<Spanned<String>>,
+    /// Name of an environment variable that holds the token.
+    pub token_env: Option<Spanned<String>>,
+    /// `"viewer"` (read only), `"operator"` (default: may acknowledge and shelve) or `"admin"`.
+    pub role: Option<Spanned<String>>,
 }

@@ -477,3 +477,222 @@ fn link_scan_overrides_need_all_three_registers_where_the_kind_has_no_default() 
         assert!(parse(&one, Path::new(".")).is_ok());
     }
 }
+
+const RULES_BASE: &str = r#"
+[[devices]]
+name = "boiler"
+kind = "modbus"
+address = "tcp://10.0.0.5"
+
+[[devices.tags]]
+name = "temperature"
+address = "hr:100"
+
+[[devices.tags]]
+name = "pump_running"
+address = "coil:7"
+
+[[devices]]
+name = "press-cpu"
+kind = "s7"
+address = "10.0.0.7"
+"#;
+
+#[test]
+fn rules_compile_for_every_device_they_name() {
+    let text = format!(
+        "{RULES_BASE}{}",
+        r#"
+[[rules]]
+name = "hot"
+device = "boiler"
+when = "temperature > 90 && pump_running"
+priority = "high"
+on_delay = "5s"
+deadband = 2.0
+re_alarm = "30m"
+ack = "auto"
+
+[[rules]]
+name = "offline"
+when = "offline()"
+
+[[rules]]
+name = "stop"
+devices = ["press-*"]
+when = 'cpu_mode() == "STOP"'
+
+[[rules.schedule]]
+days = ["mon-fri"]
+from = "06:00"
+to = "22:00"
+"#
+    );
+    let cfg = parse(&text, Path::new(".")).unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(cfg.rules.len(), 3);
+    let hot = &cfg.rules[0];
+    assert_eq!(hot.settings.priority, crate::rules::Priority::High);
+    assert_eq!(hot.settings.on_delay, Duration::from_secs(5));
+    assert_eq!(hot.settings.re_alarm, Some(Duration::from_secs(1800)));
+    assert_eq!(hot.settings.ack, crate::rules::AckMode::Auto);
+    assert_eq!(hot.deadband, 2.0);
+    assert!(
+        hot.suppress_when_offline,
+        "a value rule is suppressed offline"
+    );
+    let offline = &cfg.rules[1];
+    assert_eq!(offline.targets.len(), 2, "no device given: every device");
+    assert!(
+        !offline.suppress_when_offline,
+        "a health rule must not be suppressed by what it watches"
+    );
+    assert!(cfg.rules[2].schedule.is_some());
+    assert_eq!(&*cfg.rules[2].targets[0].device, "press-cpu");
+}
+
+#[test]
+fn a_wrong_tag_in_a_condition_points_inside_the_condition_and_suggests_the_name() {
+    let text = format!(
+        "{RULES_BASE}{}",
+        "\n[[rules]]\nname = \"hot\"\ndevice = \"boiler\"\nwhen = \"temprature > 90\"\n"
+    );
+    let p = errors(&text);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("when"))
+        .unwrap_or(0)
+        + 1;
+    assert_eq!((p[0].line, p[0].column), (line, 9), "{p:#?}");
+    assert!(p[0].message.contains("rule `hot`"), "{}", p[0].message);
+    assert!(p[0].message.contains("temperature"), "{}", p[0].message);
+}
+
+#[test]
+fn rule_mistakes_are_all_reported_with_their_rule() {
+    let text = format!(
+        "{RULES_BASE}{}",
+        r#"
+[[rules]]
+name = "a"
+device = "nothing-*"
+when = "true"
+
+[[rules]]
+name = "b"
+device = "boiler"
+when = "cpu_mode() == \"STOP\""
+
+[[rules]]
+name = "c"
+device = "boiler"
+when = "temperature > 1"
+priority = "urgent"
+ack = "sometimes"
+
+[[rules]]
+name = "c"
+when = "true"
+
+[[rules]]
+name = "d"
+device = "boiler"
+kind = "reaction"
+trigger = "pump_running"
+
+[[rules]]
+name = "e"
+device = "press-cpu"
+when = "event(0x4304)"
+on_delay = "5s"
+"#
+    );
+    let p = errors(&text);
+    let text_of = |needle: &str| p.iter().any(|p| p.message.contains(needle));
+    assert!(text_of("rule `a`: matches no enabled device"), "{p:#?}");
+    assert!(text_of("rule `b`, when on device `boiler`"), "{p:#?}");
+    assert!(text_of("priority \"urgent\""), "{p:#?}");
+    assert!(text_of("ack \"sometimes\""), "{p:#?}");
+    assert!(text_of("duplicate rule name `c`"), "{p:#?}");
+    assert!(text_of("needs `expect`"), "{p:#?}");
+    assert!(text_of("needs `within`"), "{p:#?}");
+    assert!(text_of("on_delay cannot apply to event()"), "{p:#?}");
+}
+
+#[test]
+fn receivers_and_tokens_validate_and_never_print_their_secrets() {
+    let text = format!(
+        "{RULES_BASE}{}",
+        r#"
+[[receivers]]
+name = "maintenance"
+kind = "dingtalk"
+url = "https://robot.example/send?access_token=SECRET-TOKEN"
+secret = "SEC0123456789"
+priorities = ["high", "critical"]
+devices = ["press-*"]
+
+[[receivers]]
+name = "scada"
+kind = "webhook"
+url = "http://127.0.0.1:9000/hook"
+group_wait = "1s"
+
+[[auth.tokens]]
+name = "scada"
+token = "0123456789abcdef0123"
+role = "admin"
+"#
+    );
+    let cfg = parse(&text, Path::new(".")).unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(cfg.receivers.len(), 2);
+    let ding = &cfg.receivers[0];
+    assert_eq!(ding.rate_per_minute, 20, "the robot's documented limit");
+    assert_eq!(ding.priorities.len(), 2);
+    assert_eq!(cfg.receivers[1].group_wait, Duration::from_secs(1));
+    assert_eq!(cfg.auth.tokens.len(), 1);
+    assert_eq!(cfg.auth.tokens[0].role, Role::Admin);
+    let shown = format!("{cfg:?}");
+    assert!(!shown.contains("SECRET-TOKEN"), "{shown}");
+    assert!(!shown.contains("SEC0123456789"));
+    assert!(!shown.contains("0123456789abcdef0123"));
+}
+
+#[test]
+fn bad_receivers_and_tokens_are_reported() {
+    let text = r#"
+[[receivers]]
+name = "x"
+kind = "pager"
+url = "http://a"
+
+[[receivers]]
+name = "y"
+kind = "webhook"
+url = "ftp://a"
+
+[[receivers]]
+name = "z"
+kind = "wecom"
+url_env = "PLCDIAG_TEST_SURELY_UNSET_VARIABLE"
+
+[[auth.tokens]]
+name = "short"
+token = "abc"
+
+[[auth.tokens]]
+name = "who"
+token = "0123456789abcdef0123"
+role = "root"
+"#;
+    let p = errors(text);
+    let text_of = |needle: &str| p.iter().any(|p| p.message.contains(needle));
+    assert!(text_of("kind \"pager\""), "{p:#?}");
+    assert!(text_of("must start with http:// or https://"), "{p:#?}");
+    assert!(
+        text_of("PLCDIAG_TEST_SURELY_UNSET_VARIABLE is not set"),
+        "{p:#?}"
+    );
+    assert!(text_of("at least 16 characters"), "{p:#?}");
+    assert!(text_of("role \"root\""), "{p:#?}");
+}

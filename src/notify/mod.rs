@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use delivery::Delivery;
-pub use sender::{Notifier, POLL, TestReply, http_client, send_test, spawn, test_notice};
+pub use sender::{Notifier, POLL, TestReply, Waker, http_client, send_test, spawn, test_notice};
 
 use crate::config::pattern;
 use crate::config::secret::Secret;

@@ -109,12 +109,28 @@ pub fn spawn(
     }
 }
 
+/// Wakes the receivers from another task (the rules engine, after each commit).
+#[derive(Debug, Clone)]
+pub struct Waker(Vec<Arc<Notify>>);
+
+impl Waker {
+    /// Tells every receiver that new outbox rows were committed.
+    pub fn wake(&self) {
+        for w in &self.0 {
+            w.notify_one();
+        }
+    }
+}
+
 impl Notifier {
     /// Tells every receiver that new outbox rows were committed.
     pub fn wake(&self) {
-        for w in &self.wakers {
-            w.notify_one();
-        }
+        self.waker().wake();
+    }
+
+    /// A cloneable handle that wakes the receivers.
+    pub fn waker(&self) -> Waker {
+        Waker(self.wakers.clone())
     }
 
     /// Stops the receivers: waiting ends at once, a request in flight may finish (bounded by

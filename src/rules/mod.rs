@@ -13,8 +13,11 @@
 //! serialized form in the outbox) to the notifiers.
 
 pub mod alarm;
+pub mod check;
+pub mod engine;
 pub mod expr;
 pub mod facts;
+pub mod schedule;
 
 use std::fmt;
 use std::sync::Arc;
@@ -234,4 +237,34 @@ pub struct AlarmChange {
     pub receivers: Vec<Arc<str>>,
     /// The alarm point's persisted state after this change (JSON for `alarm_points`).
     pub point: serde_json::Value,
+}
+
+/// A validated rule: how its alarms behave, and what it checks on each device it applies to.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Unique name.
+    pub name: Arc<str>,
+    /// Timing, acknowledgement, shelving.
+    pub settings: alarm::AlarmSettings,
+    /// Message template.
+    pub message: String,
+    /// Deadband of analog limits.
+    pub deadband: f64,
+    /// When it runs; `None`: always.
+    pub schedule: Option<schedule::Schedule>,
+    /// Suppress its alarms while the device is offline or demoted.
+    pub suppress_when_offline: bool,
+    /// One compiled check per device it applies to, in config order.
+    pub targets: Vec<Target>,
+}
+
+/// A rule compiled for one device.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The device.
+    pub device: crate::model::DeviceName,
+    /// The device's kind name (`s7`, `melsec`, `modbus`).
+    pub driver: &'static str,
+    /// What is checked.
+    pub check: check::Check,
 }

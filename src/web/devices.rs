@@ -177,7 +177,7 @@ pub(super) async fn status(
 }
 
 /// Parses an optional `from`/`to` pair; `to` defaults to now and `from` to `to - default_span`.
-fn window(
+pub(super) fn window(
     from: Option<&str>,
     to: Option<&str>,
     default_span: Duration,

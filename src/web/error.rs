@@ -11,9 +11,24 @@ pub enum WebError {
     /// No configured device has this name.
     #[error("no device named `{0}`")]
     DeviceNotFound(String),
+    /// No alarm has this id.
+    #[error("no alarm with id {0}")]
+    AlarmNotFound(i64),
     /// No such route.
     #[error("not found")]
     NotFound,
+    /// A write action without valid credentials (once authentication is configured).
+    #[error("authentication required: send `Authorization: Bearer <token>`")]
+    Unauthorized,
+    /// Valid credentials, but the role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is valid but the alarm's state does not allow it.
+    #[error("{0}")]
+    Conflict(String),
+    /// A part of the gateway that the request needs is not running.
+    #[error("{0}")]
+    Unavailable(String),
     /// The request is malformed; the message says how.
     #[error("{0}")]
     BadRequest(String),
@@ -34,8 +49,21 @@ impl From<crate::store::Error> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = match &self {
-            Self::DeviceNotFound(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::DeviceNotFound(_) | Self::AlarmNotFound(_) | Self::NotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                    Json(json!({ "error": self.to_string() })),
+                )
+                    .into_response();
+            }
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(e) => {
                 // Logged once here; the client only learns that it was our fault.
                 tracing::error!(error = format!("{e:#}"), "request failed");

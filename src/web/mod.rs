@@ -1,9 +1,12 @@
 //! The HTTP side: JSON API, health check and metrics (the HTML UI comes with its own issue).
+//! The alarm actions (acknowledge, shelve, unshelve) are the only writes; see `auth`.
 //!
 //! Routes are listed in [`router`]; handlers live in domain modules and get what they need
 //! through `State<AppState>`. The web layer reads the live view and the store; it never talks
 //! to a device.
 
+mod alarms;
+mod auth;
 mod devices;
 mod error;
 
@@ -11,7 +14,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
 pub use error::{WebError, WebResult};
@@ -29,6 +32,10 @@ pub struct AppState {
     pub store: Store,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Operator commands to the rules engine; `None` when it is not running.
+    pub engine: Option<crate::rules::engine::EngineHandle>,
+    /// Who may write.
+    pub auth: std::sync::Arc<crate::config::AuthConfig>,
 }
 
 /// Every route of the gateway.
@@ -42,6 +49,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/devices/{name}/history", get(devices::history))
         .route("/api/devices/{name}/diagnostics", get(devices::diagnostics))
         .route("/api/devices/{name}/status", get(devices::status))
+        .route("/api/alarms", get(alarms::open))
+        .route("/api/alarms/history", get(alarms::history))
+        .route("/api/alarms/kpis", get(alarms::kpis))
+        .route("/api/alarms/{id}", get(alarms::one))
+        .route("/api/alarms/{id}/ack", post(alarms::ack))
+        .route("/api/alarms/{id}/shelve", post(alarms::shelve))
+        .route("/api/alarms/{id}/unshelve", post(alarms::unshelve))
         .fallback(not_found)
         .with_state(state)
 }
