@@ -431,3 +431,112 @@ async fn the_history_and_kpis_endpoints_filter_and_count_activations() {
     assert_eq!(kpis["top10"][0]["activations"], 3);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_buffer_entries_raise_no_pulses_and_open_events_stay_open_across_a_restart() {
+    let sim = S7Sim::builder()
+        .module(0, 4, 256)
+        .spawn_tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("sim: {e}"));
+    // Already in the CPU's buffer before the gateway ever saw it: an old STOP by the switch,
+    // and a module error that is still there.
+    sim.push_event(0x4304, 0, 0, 0);
+    sim.push_event(0x3942, 82, 256, 4);
+    let text = format!(
+        r#"[gateway]
+database = "h.db"
+
+[[devices]]
+name = "cpu"
+kind = "s7"
+address = "{}"
+interval = "100ms"
+
+[[rules]]
+name = "stop_switch"
+device = "cpu"
+when = "event(0x4304)"
+
+[[rules]]
+name = "io_fault"
+device = "cpu"
+when = "event_active(0x3942)"
+"#,
+        sim.addr()
+    );
+    let gw = TestGateway::start(&text).await;
+    let io = alarm_in_state(&gw, "io_fault", "unacknowledged").await;
+    let (_, history) = gw.get_json("/api/alarms/history?rule=stop_switch").await;
+    assert_eq!(
+        history["entries"],
+        json!([]),
+        "an old entry is no new event: {history}"
+    );
+    let dir = gw.stop().await;
+
+    let gw = TestGateway::start_in(&text, dir).await;
+    // A new STOP after the restart is an event: it raises.
+    sim.push_event(0x4304, 0, 0, 0);
+    alarm_in_state(&gw, "stop_switch", "rtn_unacknowledged").await;
+    // The module error never left: its alarm is the same, still active.
+    let (_, open) = gw.get_json("/api/alarms").await;
+    let still = open["alarms"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["rule"] == "io_fault").cloned())
+        .unwrap_or_default();
+    assert_eq!(still["id"], io["id"], "{open}");
+    assert_eq!(still["state"], "unacknowledged", "{open}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_alarm_of_a_removed_rule_can_still_be_acknowledged_and_a_finished_one_not() {
+    let sim = modbus_sim().await;
+    sim.set_holding(0, &[200]);
+    let text = modbus_rules(&sim, "");
+    let gw = TestGateway::start(&text).await;
+    let first = alarm_in_state(&gw, "level_high", "unacknowledged").await;
+    let (status, _) = post(
+        &gw,
+        &format!("/api/alarms/{}/ack", id(&first)),
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    sim.set_holding(0, &[100]);
+    wait_for("first activation closed", LIMIT, || async {
+        let (_, body) = gw.get_json("/api/alarms").await;
+        body["alarms"].as_array()?.is_empty().then_some(())
+    })
+    .await;
+    sim.set_holding(0, &[200]);
+    let second = alarm_in_state(&gw, "level_high", "unacknowledged").await;
+    assert_ne!(second["id"], first["id"]);
+    // The first activation is finished: it cannot be acknowledged again.
+    let (status, body) = post(
+        &gw,
+        &format!("/api/alarms/{}/shelve", id(&first)),
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    let dir = gw.stop().await;
+
+    // The rule is renamed: the open alarm of the old name has no point any more.
+    let renamed = text.replace("name = \"level_high\"", "name = \"level_very_high\"");
+    let gw = TestGateway::start_in(&renamed, dir).await;
+    let (status, body) = post(
+        &gw,
+        &format!("/api/alarms/{}/ack", id(&second)),
+        None,
+        json!({ "user": "ann", "note": "rule was renamed" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["alarm"]["state"], "normal");
+    assert_eq!(body["alarm"]["acked_by"], "ann");
+    gw.stop().await;
+}

@@ -41,6 +41,8 @@ pub enum Check {
         within: Duration,
         /// When the current watch started (the trigger's rising edge).
         armed_at: Option<DateTime<Utc>>,
+        /// The current watch ran out without the feedback (its deadline is past).
+        expired: bool,
         /// The trigger's last known value, for the edge.
         trigger_was: bool,
     },
@@ -80,6 +82,7 @@ impl Check {
             expect,
             within,
             armed_at: None,
+            expired: false,
             trigger_was: false,
         }
     }
@@ -113,6 +116,7 @@ impl Check {
                 expect_memo,
                 within,
                 armed_at,
+                expired,
                 trigger_was,
             } => {
                 let t = trigger.eval(facts, trigger_memo, deadband);
@@ -121,17 +125,20 @@ impl Check {
                     Truth::True if !*trigger_was => {
                         *trigger_was = true;
                         *armed_at = Some(now);
+                        *expired = false;
                     }
                     Truth::True => {}
                     Truth::False => {
                         *trigger_was = false;
                         *armed_at = None;
+                        *expired = false;
                     }
                     Truth::Unknown => {}
                 }
                 if e == Truth::True {
                     // The feedback came: this watch is over until the next rising edge.
                     *armed_at = None;
+                    *expired = false;
                     return Outcome {
                         condition: Some(false),
                         failed: Vec::new(),
@@ -139,6 +146,7 @@ impl Check {
                 }
                 match *armed_at {
                     Some(at) if at + *within <= now => {
+                        *expired = true;
                         if e == Truth::Unknown {
                             return Outcome {
                                 condition: None,
@@ -215,6 +223,7 @@ impl Check {
             Self::Reaction {
                 armed_at: Some(at),
                 within,
+                expired: false,
                 ..
             } => Some(*at + *within),
             _ => None,

@@ -37,7 +37,9 @@ pub enum EngineError {
     #[error("alarm {0} is not an alarm of a configured rule")]
     NotFound(i64),
     /// The alarm exists but is not the point's current activation.
-    #[error("alarm {0} is finished; only the current alarm of a rule and device can be changed")]
+    #[error(
+        "alarm {0} is finished (a newer activation or none replaced it); only the current alarm of a rule and device can be changed"
+    )]
     NotCurrent(i64),
     /// The state machine refused.
     #[error(transparent)]
@@ -106,6 +108,8 @@ pub struct Engine {
     receivers: Vec<Arc<ReceiverConfig>>,
     next_id: i64,
     evaluations: u64,
+    /// Devices whose first diagnostic report is their buffer's backlog (no history yet).
+    backlog: std::collections::HashSet<DeviceName>,
 }
 
 /// A snapshot of one point for the API.
@@ -139,6 +143,7 @@ impl Engine {
             receivers: config.receivers.clone(),
             next_id: last_id,
             evaluations: 0,
+            backlog: Default::default(),
         };
         for rule in &config.rules {
             for target in &rule.targets {
@@ -188,6 +193,41 @@ impl Engine {
         engine
     }
 
+    /// Restores which diagnostic events of `device` are still open, from its history (the
+    /// device reports each event once, so after a restart only the history knows).
+    pub fn replay(&mut self, device: &str, events: &[crate::model::DiagEvent]) {
+        if let Some(f) = self.facts.get_mut(device) {
+            f.replay(events);
+        }
+    }
+
+    /// Marks `device`'s first diagnostic report as backlog: a device with no history reports
+    /// its whole buffer at first, and events from before the gateway started must not raise
+    /// event pulses. Its open/closed levels are still taken from it.
+    pub fn mark_backlog(&mut self, device: &str) {
+        if let Some((name, _)) = self.facts.get_key_value(device) {
+            tracing::debug!(%device, "first diagnostic report will be treated as backlog");
+            self.backlog.insert(name.clone());
+        }
+    }
+
+    /// The devices that have alarm points.
+    pub fn devices(&self) -> Vec<DeviceName> {
+        self.facts.keys().cloned().collect()
+    }
+
+    /// Whether a point exists for `rule` on `device`.
+    pub fn has_point(&self, rule: &str, device: &str) -> bool {
+        self.points
+            .iter()
+            .any(|p| &*p.rule.name == rule && &*p.device == device)
+    }
+
+    /// The receivers `notice` goes to.
+    pub fn route(&self, notice: &Notice) -> Vec<Arc<str>> {
+        route(&self.receivers, notice)
+    }
+
     /// Applies the rules' schedules at start-up; returns the resulting changes.
     pub fn start(&mut self, now: DateTime<Utc>) -> Vec<AlarmChange> {
         let mut out = Vec::new();
@@ -235,7 +275,11 @@ impl Engine {
         let Some(facts) = self.facts.get_mut(device) else {
             return Vec::new();
         };
-        let changed = facts.apply(obs);
+        let mut changed = facts.apply(obs);
+        if matches!(obs, Observation::Diagnostics { .. }) && self.backlog.remove(device) {
+            // The buffer's backlog: levels count, pulses of old events do not.
+            changed |= facts.end_pulses();
+        }
         let mut out = Vec::new();
         if let Observation::Health { health, .. } = obs {
             let offline = matches!(health.state, HealthState::Offline | HealthState::Demoted);
@@ -276,6 +320,9 @@ impl Engine {
     /// deadlines, schedule boundaries.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<AlarmChange> {
         let mut out = Vec::new();
+        // Take what is due first: a point refiled at or before `now` waits for the next tick,
+        // so one tick always ends.
+        let mut due = Vec::new();
         while let Some(&(t, idx)) = self.timers.first() {
             if t > now {
                 break;
@@ -284,6 +331,9 @@ impl Engine {
             if let Some(p) = self.points.get_mut(idx) {
                 p.deadline = None;
             }
+            due.push(idx);
+        }
+        for idx in due {
             self.apply_schedule(idx, now, &mut out);
             let due_check = self
                 .points
@@ -491,11 +541,7 @@ impl Engine {
                     Transition::Shelved | Transition::Unshelved | Transition::ShelveExpired
                 );
             let receivers = if announce {
-                self.receivers
-                    .iter()
-                    .filter(|r| r.routes(&notice))
-                    .map(|r| r.name.clone())
-                    .collect()
+                route(&self.receivers, &notice)
             } else {
                 Vec::new()
             };
@@ -506,6 +552,14 @@ impl Engine {
             });
         }
     }
+}
+
+fn route(receivers: &[Arc<ReceiverConfig>], notice: &Notice) -> Vec<Arc<str>> {
+    receivers
+        .iter()
+        .filter(|r| r.routes(notice))
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 /// An operator command for the engine task.
@@ -605,9 +659,21 @@ pub async fn prepare(
     store: &Store,
     clock: &Clock,
 ) -> Result<Engine, crate::store::Error> {
+    /// Enough history to find the events still open on a CPU.
+    const REPLAY: u32 = 1000;
     let saved = store.alarm_points().await?;
     let last = store.last_alarm_id().await?;
-    Ok(Engine::new(config, saved, last, clock.now()))
+    let mut engine = Engine::new(config, saved, last, clock.now());
+    let known = store.last_diag_records().await?;
+    for device in engine.devices() {
+        if known.contains_key(&*device) {
+            let events = store.recent_diag_events(&device, REPLAY).await?;
+            engine.replay(&device, &events);
+        } else {
+            engine.mark_backlog(&device);
+        }
+    }
+    Ok(engine)
 }
 
 /// A command channel and the handle that feeds it.
@@ -640,9 +706,29 @@ pub async fn run(
                 let Some(cmd) = cmd else { commands_open = false; continue };
                 let now = clock.now();
                 let (result, reply) = match cmd {
-                    Command::Ack { id, user, note, reply } => (engine.acknowledge(id, &user, note.as_deref(), now), reply),
-                    Command::Shelve { id, duration, user, note, reply } => (engine.shelve(id, duration, &user, note.as_deref(), now), reply),
-                    Command::Unshelve { id, user, note, reply } => (engine.unshelve(id, &user, note.as_deref(), now), reply),
+                    Command::Ack { id, user, note, reply } => {
+                        let r = match engine.acknowledge(id, &user, note.as_deref(), now) {
+                            Err(EngineError::NotFound(id)) => {
+                                not_current(&engine, &store, id, Some((&user, note.as_deref())), now).await
+                            }
+                            other => other,
+                        };
+                        (r, reply)
+                    }
+                    Command::Shelve { id, duration, user, note, reply } => {
+                        let r = match engine.shelve(id, duration, &user, note.as_deref(), now) {
+                            Err(EngineError::NotFound(id)) => not_current(&engine, &store, id, None, now).await,
+                            other => other,
+                        };
+                        (r, reply)
+                    }
+                    Command::Unshelve { id, user, note, reply } => {
+                        let r = match engine.unshelve(id, &user, note.as_deref(), now) {
+                            Err(EngineError::NotFound(id)) => not_current(&engine, &store, id, None, now).await,
+                            other => other,
+                        };
+                        (r, reply)
+                    }
                 };
                 let result = match result {
                     Ok(changes) => {
@@ -666,6 +752,56 @@ pub async fn run(
         }
     }
     info!(points = engine.len(), "rules engine stopped");
+}
+
+/// A command for an alarm that no point holds: an older activation (refused: finished), or an
+/// open alarm whose rule or device was removed from the config, which an acknowledgement
+/// closes (nothing else could ever close it).
+async fn not_current(
+    engine: &Engine,
+    store: &Store,
+    id: i64,
+    ack: Option<(&str, Option<&str>)>,
+    now: DateTime<Utc>,
+) -> Result<Vec<AlarmChange>, EngineError> {
+    let row = store
+        .alarm(id)
+        .await
+        .map_err(|e| EngineError::Store(e.to_string()))?
+        .ok_or(EngineError::NotFound(id))?;
+    let orphan = !engine.has_point(&row.rule, &row.device);
+    let open = row.active || !row.acked || row.state != AlarmState::Normal;
+    match ack {
+        Some((user, note)) if orphan && open => {
+            let notice = Notice {
+                journal_id: 0,
+                alarm_id: id,
+                rule: row.rule,
+                device: row.device,
+                driver: row.driver,
+                priority: row.priority,
+                transition: Transition::Acknowledged,
+                state: AlarmState::Normal,
+                active: false,
+                acked: true,
+                at: now,
+                raised_at: row.raised_at,
+                cleared_at: row.cleared_at.or(Some(now)),
+                message: row.message,
+                values: row.values,
+                user: Some(user.to_owned()),
+                note: note.map(str::to_owned),
+                shelved_until: None,
+            };
+            let receivers = engine.route(&notice);
+            Ok(vec![AlarmChange {
+                notice,
+                receivers,
+                point: serde_json::Value::Null,
+            }])
+        }
+        _ => Err(EngineError::NotCurrent(id)),
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -700,3 +836,6 @@ async fn commit(store: &Store, mut changes: Vec<AlarmChange>, committed: &impl F
         committed();
     }
 }
+
+#[cfg(test)]
+mod tests;

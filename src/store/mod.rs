@@ -347,6 +347,42 @@ impl Store {
         Ok(Some(out))
     }
 
+    /// A device's last `limit` diagnostic events, oldest first, as the model carries them: the
+    /// rules engine replays them at start-up to know which events are still open.
+    pub async fn recent_diag_events(
+        &self,
+        device: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::model::DiagEvent>, Error> {
+        let Some(id) = self.device_id(device).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw
+             FROM diag_events WHERE device_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows.into_iter().rev() {
+            let device_time: Option<String> = r.try_get("device_time")?;
+            let details: String = r.try_get("details")?;
+            out.push(crate::model::DiagEvent {
+                device_time: device_time.and_then(|t| t.parse().ok()),
+                gateway_time: from_millis(r.try_get("gateway_ms")?),
+                event_id: u16::try_from(r.try_get::<i64, _>("event_id")?).unwrap_or_default(),
+                class: u8::try_from(r.try_get::<i64, _>("class")?).unwrap_or_default(),
+                entering: r.try_get("entering")?,
+                text: r.try_get("text")?,
+                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                raw: r.try_get("raw")?,
+            });
+        }
+        Ok(out)
+    }
+
     /// A device's status changes between `from` and `to` (oldest first), optionally of one kind.
     pub async fn status_history(
         &self,
