@@ -360,7 +360,7 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     } else {
         Vec::new()
     };
-    let receivers = cx.receivers(receivers);
+    let receivers = cx.receivers(receivers, gateway.external_url.as_deref());
     let auth = cx.auth(auth);
     if cx.problems.is_empty() {
         cx.warnings.sort_by_key(|p| (p.line, p.column));

@@ -260,8 +260,8 @@ pub struct RawRule {
     /// `"low"`, `"medium"` (default), `"high"` or `"critical"`.
     pub priority: Option<Spanned<String>>,
     /// Text of the alarm, with `{placeholders}` filled when it is raised: `{device}`, any tag
-    /// name, `{cpu_mode}`, `{cpu_error}`, `{event}`, `{stations}`, `{link_scan_ms}`,
-    /// `{condition}`, `{failed}`. Default: the rule's name and its condition.
+    /// name, `{health}`, `{cpu_mode}`, `{cpu_error}`, `{event}`, `{stations}`,
+    /// `{link_scan_ms}`, `{condition}`, `{failed}`. Default: the rule's name and its condition.
     pub message: Option<Spanned<String>>,
     /// The condition must hold this long before the alarm is raised. Default `"0s"`.
     pub on_delay: Option<Spanned<String>>,

@@ -395,7 +395,11 @@ impl Checker<'_> {
         })
     }
 
-    pub(super) fn receivers(&mut self, raw: Vec<RawReceiver>) -> Vec<Arc<ReceiverConfig>> {
+    pub(super) fn receivers(
+        &mut self,
+        raw: Vec<RawReceiver>,
+        external_url: Option<&str>,
+    ) -> Vec<Arc<ReceiverConfig>> {
         let mut names = HashSet::new();
         let mut out = Vec::new();
         for r in raw {
@@ -421,12 +425,7 @@ impl Checker<'_> {
                     continue;
                 }
             };
-            let url = self.secret_value(
-                &r.url,
-                &r.url_env,
-                &format!("receiver `{name}`: url"),
-                &r.name,
-            );
+            let url = self.secret_value(&r.url, &r.url_env, &format!("receiver `{name}`: url"));
             let Some(url) = url else {
                 if r.url.is_none() && r.url_env.is_none() {
                     self.error(
@@ -450,7 +449,6 @@ impl Checker<'_> {
                     &r.secret,
                     &r.secret_env,
                     &format!("receiver `{name}`: secret"),
-                    &r.name,
                 );
             }
             if let Some(ps) = &r.priorities {
@@ -486,6 +484,7 @@ impl Checker<'_> {
                     .collect();
             }
             cfg.devices = r.devices.clone().unwrap_or_default();
+            cfg.external_url = external_url.map(str::to_owned);
             cfg.send_resolved = r.send_resolved.unwrap_or(true);
             if let Some(n) = r.rate_per_minute {
                 if n == 0 {
@@ -519,7 +518,6 @@ impl Checker<'_> {
         value: &Option<Spanned<String>>,
         env: &Option<Spanned<String>>,
         what: &str,
-        fallback: &Spanned<String>,
     ) -> Option<Secret> {
         match (value, env) {
             (Some(v), None) => Some(Secret::new(v.get_ref().clone())),
@@ -540,10 +538,7 @@ impl Checker<'_> {
                 );
                 None
             }
-            (None, None) => {
-                let _ = fallback;
-                None
-            }
+            (None, None) => None,
         }
     }
 
@@ -552,12 +547,9 @@ impl Checker<'_> {
         let mut seen = HashSet::new();
         for t in raw.tokens {
             let name = t.name.get_ref().trim().to_owned();
-            let Some(token) = self.secret_value(
-                &t.token,
-                &t.token_env,
-                &format!("auth token `{name}`"),
-                &t.name,
-            ) else {
+            let Some(token) =
+                self.secret_value(&t.token, &t.token_env, &format!("auth token `{name}`"))
+            else {
                 if t.token.is_none() && t.token_env.is_none() {
                     self.error(
                         Some(t.name.span()),

@@ -150,7 +150,7 @@ fn alert(receiver: &ReceiverConfig, n: &Notice) -> Alert {
         starts_at: rfc3339(n.raised_at),
         ends_at,
         generator_url: base_url(receiver)
-            .map(|u| format!("{u}/alarms/{}", n.alarm_id))
+            .map(|u| format!("{u}/api/alarms/{}", n.alarm_id))
             .unwrap_or_default(),
     }
 }
@@ -351,9 +351,9 @@ pub fn digest(receiver: &ReceiverConfig, notices: &[Notice], limit: Limit) -> St
     };
     let footer = match (base_url(receiver), markup) {
         (None, _) => String::new(),
-        (Some(u), Markup::Markdown) => format!("\n[Open plcdiag]({u}/alarms)"),
-        (Some(u), Markup::Slack) => format!("\n<{u}/alarms|Open plcdiag>"),
-        (Some(u), Markup::Plain) => format!("\n{u}/alarms"),
+        (Some(u), Markup::Markdown) => format!("\n[Open plcdiag]({u}/api/alarms)"),
+        (Some(u), Markup::Slack) => format!("\n<{u}/api/alarms|Open plcdiag>"),
+        (Some(u), Markup::Plain) => format!("\n{u}/api/alarms"),
     };
     let reserve = limit.measure(&more_line(markup, notices.len())) + 1 + limit.measure(&footer);
     let mut out = header;
@@ -494,7 +494,7 @@ mod tests {
         assert_eq!(s("alerts.0.endsAt"), ZERO_TIME);
         assert_eq!(
             s("alerts.0.generatorURL"),
-            "http://gw-01.example:8080/alarms/7"
+            "http://gw-01.example:8080/api/alarms/7"
         );
         assert_eq!(s("alerts.0.fingerprint").len(), 16);
     }
@@ -591,7 +591,7 @@ mod tests {
         );
         assert_eq!(text.matches("- **HIGH** ").count(), 3, "{text}");
         assert!(
-            text.ends_with("[Open plcdiag](http://gw-01.example:8080/alarms)"),
+            text.ends_with("[Open plcdiag](http://gw-01.example:8080/api/alarms)"),
             "{text}"
         );
 
@@ -618,7 +618,7 @@ mod tests {
         assert_eq!(s["blocks"][0]["text"]["type"], "mrkdwn");
         let text = parse(&s["blocks"][0]["text"]["text"]);
         assert_eq!(text.matches("• *HIGH* ").count(), 3, "{text}");
-        assert!(text.ends_with("<http://gw-01.example:8080/alarms|Open plcdiag>"));
+        assert!(text.ends_with("<http://gw-01.example:8080/api/alarms|Open plcdiag>"));
     }
 
     #[test]

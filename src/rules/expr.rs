@@ -1995,7 +1995,14 @@ fn json(v: Val<'_>) -> Json {
 
 /// `0x3300 text` for a CPU error event.
 pub(crate) fn describe_error(e: &EventFact) -> String {
-    format!("0x{:04X} {}", e.event_id, e.text)
+    // The adapter's text already carries the code in the series' own notation (Q/L decimal,
+    // iQ-R hexadecimal with an H), as the CPU's manuals print it.
+    if e.text.contains(&e.event_id.to_string()) || e.text.contains(&format!("{:04X}H", e.event_id))
+    {
+        e.text.clone()
+    } else {
+        format!("error {}: {}", e.event_id, e.text)
+    }
 }
 
 /// The down stations of one network or all, `; `-separated (network-prefixed when several).
@@ -3208,7 +3215,7 @@ address = "10.0.0.9:5007"
         let unknown = ok("plc", "cpu_error() > 0 && stations_down(\"line 4\") > 0");
         let ops = unknown.explain(&f);
         assert_eq!(ops[0].value, json!(0x3300));
-        assert_eq!(ops[0].text.as_deref(), Some("0x3300 OPERATION ERROR"));
+        assert_eq!(ops[0].text.as_deref(), Some("error 13056: OPERATION ERROR"));
         assert_eq!(ops[1].value, Json::Null);
     }
 

@@ -1162,9 +1162,9 @@ address = "10.0.0.9:5007"
         );
         assert_eq!(
             text,
-            "plc in STOP: 0x3300 OPERATION ERROR; ?; count 1235; \
+            "plc in STOP: error 13056: OPERATION ERROR; ?; count 1235; \
              down: station 4 valve terminal V3 (AJ65SBTB1-16D): data link error (one station is down); \
-             scan 12 ms; cpu_error(0x3300) = true (0x3300 OPERATION ERROR); count = 1235; \
+             scan 12 ms; cpu_error(0x3300) = true (error 13056: OPERATION ERROR); count = 1235; \
              failed: count > 1000; unknown"
         );
     }

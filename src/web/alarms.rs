@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -128,6 +129,8 @@ pub(super) async fn history(
     if limit < 1 {
         return Err(WebError::BadRequest("limit must be at least 1".into()));
     }
+    // The store caps a page; `next_before` must follow the cap, not the request.
+    let limit = limit.min(crate::store::HISTORY_ROW_LIMIT);
     let entries = state
         .store
         .alarm_journal(&JournalFilter {
@@ -224,8 +227,14 @@ async fn done(state: &AppState, id: i64) -> WebResult<(StatusCode, Json<ActionDo
     Ok((StatusCode::OK, Json(ActionDone { alarm })))
 }
 
-fn body(b: Option<Json<ActionBody>>) -> ActionBody {
-    b.map(|Json(b)| b).unwrap_or_default()
+/// The action's JSON body; an empty body means all defaults. Parsed here so a malformed body
+/// gets the same JSON error as every other bad request.
+fn body(b: &Bytes) -> WebResult<ActionBody> {
+    if b.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ActionBody::default());
+    }
+    serde_json::from_slice(b)
+        .map_err(|e| WebError::BadRequest(format!("the body is not a valid action: {e}")))
 }
 
 fn engine(state: &AppState) -> WebResult<&crate::rules::engine::EngineHandle> {
@@ -240,9 +249,9 @@ pub(super) async fn ack(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    b: Option<Json<ActionBody>>,
+    b: Bytes,
 ) -> WebResult<(StatusCode, Json<ActionDone>)> {
-    let b = body(b);
+    let b = body(&b)?;
     let note = note(&b)?;
     let user = caller.user(b.user.as_deref());
     engine(&state)?
@@ -257,9 +266,9 @@ pub(super) async fn shelve(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    b: Option<Json<ActionBody>>,
+    b: Bytes,
 ) -> WebResult<(StatusCode, Json<ActionDone>)> {
-    let b = body(b);
+    let b = body(&b)?;
     let note = note(&b)?;
     let user = caller.user(b.user.as_deref());
     let duration = match b.duration.as_deref() {
@@ -270,6 +279,11 @@ pub(super) async fn shelve(
             ))
         })?,
     };
+    if duration.is_zero() {
+        return Err(WebError::BadRequest(
+            "duration must be longer than zero".into(),
+        ));
+    }
     engine(&state)?
         .shelve(id, duration, &user, note)
         .await
@@ -282,9 +296,9 @@ pub(super) async fn unshelve(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    b: Option<Json<ActionBody>>,
+    b: Bytes,
 ) -> WebResult<(StatusCode, Json<ActionDone>)> {
-    let b = body(b);
+    let b = body(&b)?;
     let note = note(&b)?;
     let user = caller.user(b.user.as_deref());
     engine(&state)?
