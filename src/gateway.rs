@@ -76,7 +76,9 @@ impl Gateway {
         let (engine_handle, rules) = match rules_rx {
             Some(rx) => {
                 let clock = Clock::start();
-                let engine = rules_engine::prepare(&config, &store, &clock).await?;
+                let engine = rules_engine::prepare(&config, &store, &clock)
+                    .await?
+                    .with_metrics(metrics.clone());
                 info!(
                     rules = config.rules.len(),
                     points = engine.len(),

@@ -77,6 +77,14 @@ struct Inner {
     notify_delivered: Family<ReceiverLabel, Counter>,
     notify_retried: Family<ReceiverLabel, Counter>,
     notify_dead: Family<ReceiverLabel, Counter>,
+    rule_evaluations: Counter,
+    alarm_transitions: Family<TransitionLabel, Counter>,
+    alarm_commit: Histogram,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransitionLabel {
+    transition: String,
 }
 
 impl Default for Metrics {
@@ -155,6 +163,25 @@ impl Metrics {
             "Alarm notices given up on: rejected by the receiver or unreadable",
             notify_dead.clone(),
         );
+        let rule_evaluations = Counter::default();
+        registry.register(
+            "rule_evaluations",
+            "Alarm rule conditions evaluated",
+            rule_evaluations.clone(),
+        );
+        let alarm_transitions = Family::<TransitionLabel, Counter>::default();
+        registry.register(
+            "alarm_transitions",
+            "Alarm transitions journalled, by transition",
+            alarm_transitions.clone(),
+        );
+        // 0.1 ms .. ~1.6 s: from a fast SQLite commit to a stalled disk.
+        let alarm_commit = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
+        registry.register(
+            "alarm_commit_seconds",
+            "Time from an observation (or timer, or command) to its alarm changes being committed",
+            alarm_commit.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
@@ -170,6 +197,9 @@ impl Metrics {
                 notify_delivered,
                 notify_retried,
                 notify_dead,
+                rule_evaluations,
+                alarm_transitions,
+                alarm_commit,
             }),
         }
     }
@@ -298,6 +328,24 @@ impl Metrics {
             retried: self.inner.notify_retried.get_or_create(&l).get(),
             dead_lettered: self.inner.notify_dead.get_or_create(&l).get(),
         }
+    }
+
+    /// The rules engine evaluated `n` more conditions.
+    pub fn rule_evaluations(&self, n: u64) {
+        self.inner.rule_evaluations.inc_by(n);
+    }
+
+    /// Alarm changes were committed, `took` after their cause arrived.
+    pub fn alarm_changes_committed(&self, transitions: &[&str], took: Duration) {
+        for t in transitions {
+            self.inner
+                .alarm_transitions
+                .get_or_create(&TransitionLabel {
+                    transition: (*t).to_owned(),
+                })
+                .inc();
+        }
+        self.inner.alarm_commit.observe(took.as_secs_f64());
     }
 
     /// The Prometheus text exposition of every metric.

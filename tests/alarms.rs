@@ -346,6 +346,24 @@ role = "viewer"
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["alarm"]["state"], "acknowledged");
 
+    let metrics = gw
+        .http
+        .get(format!("{}/metrics", gw.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("metrics: {e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    for line in [
+        "plcdiag_alarm_transitions_total{transition=\"raised\"} 1",
+        "plcdiag_alarm_transitions_total{transition=\"acknowledged\"} 1",
+        "plcdiag_alarm_commit_seconds_count",
+        "plcdiag_rule_evaluations_total",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+
     let (status, body) = post(
         &gw,
         "/api/alarms/999999/ack",

@@ -110,6 +110,7 @@ pub struct Engine {
     evaluations: u64,
     /// Devices whose first diagnostic report is their buffer's backlog (no history yet).
     backlog: std::collections::HashSet<DeviceName>,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 /// A snapshot of one point for the API.
@@ -144,6 +145,7 @@ impl Engine {
             next_id: last_id,
             evaluations: 0,
             backlog: Default::default(),
+            metrics: None,
         };
         for rule in &config.rules {
             for target in &rule.targets {
@@ -236,6 +238,12 @@ impl Engine {
             self.refile(idx, now);
         }
         out
+    }
+
+    /// Counts evaluations, transitions and commit latency in `metrics` (the task does).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Number of alarm points.
@@ -696,7 +704,16 @@ pub async fn run(
     committed: impl Fn() + Send,
 ) {
     let changes = engine.start(clock.now());
-    commit(&store, changes, &committed).await;
+    let metrics = engine.metrics.clone();
+    let mut counted = engine.evaluations();
+    commit(
+        &store,
+        changes,
+        &committed,
+        Instant::now(),
+        metrics.as_ref(),
+    )
+    .await;
     let mut commands_open = true;
     loop {
         let deadline = engine.next_deadline().map(|t| clock.instant_at(t));
@@ -704,6 +721,7 @@ pub async fn run(
             biased;
             cmd = commands.recv(), if commands_open => {
                 let Some(cmd) = cmd else { commands_open = false; continue };
+                let started = Instant::now();
                 let now = clock.now();
                 let (result, reply) = match cmd {
                     Command::Ack { id, user, note, reply } => {
@@ -732,7 +750,7 @@ pub async fn run(
                 };
                 let result = match result {
                     Ok(changes) => {
-                        commit(&store, changes, &committed).await;
+                        commit(&store, changes, &committed, started, metrics.as_ref()).await;
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -742,13 +760,20 @@ pub async fn run(
             }
             msg = observations.recv() => {
                 let Some(msg) = msg else { break };
+                let started = Instant::now();
                 let changes = engine.observe(&msg, clock.now());
-                commit(&store, changes, &committed).await;
+                commit(&store, changes, &committed, started, metrics.as_ref()).await;
             }
             () = sleep_until(deadline) => {
+                let started = Instant::now();
                 let changes = engine.tick(clock.now());
-                commit(&store, changes, &committed).await;
+                commit(&store, changes, &committed, started, metrics.as_ref()).await;
             }
+        }
+        if let Some(m) = &metrics {
+            let n = engine.evaluations();
+            m.rule_evaluations(n - counted);
+            counted = n;
         }
     }
     info!(points = engine.len(), "rules engine stopped");
@@ -813,7 +838,13 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 /// Commits `changes`, retrying until the store takes them: an alarm change is never dropped.
 /// While it retries, the engine takes no new observations, and the hub makes polling wait.
-async fn commit(store: &Store, mut changes: Vec<AlarmChange>, committed: &impl Fn()) {
+async fn commit(
+    store: &Store,
+    mut changes: Vec<AlarmChange>,
+    committed: &impl Fn(),
+    started: Instant,
+    metrics: Option<&crate::metrics::Metrics>,
+) {
     if changes.is_empty() {
         return;
     }
@@ -827,6 +858,13 @@ async fn commit(store: &Store, mut changes: Vec<AlarmChange>, committed: &impl F
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
+    }
+    if let Some(m) = metrics {
+        let transitions: Vec<&str> = changes
+            .iter()
+            .map(|c| c.notice.transition.as_str())
+            .collect();
+        m.alarm_changes_committed(&transitions, started.elapsed());
     }
     for c in &changes {
         let n = &c.notice;
