@@ -565,7 +565,7 @@ pub(crate) fn prepare(
             headers.insert(n, v);
             let (n, v) = header(
                 "x-plcdiag-signature",
-                &sign::webhook_signature(secret, &body),
+                &sign::webhook_signature(secret, now.timestamp(), &body),
             )?;
             headers.insert(n, v);
         }
@@ -768,7 +768,7 @@ mod tests {
         assert_eq!(h("x-plcdiag-timestamp"), t0().timestamp().to_string());
         assert_eq!(
             h("x-plcdiag-signature"),
-            sign::webhook_signature("hook-secret", &p.body)
+            sign::webhook_signature("hook-secret", t0().timestamp(), &p.body)
         );
         r.secret = None;
         let p = prepare(&r, &[notice(1, "press-07", Transition::Raised)], "k", t0())

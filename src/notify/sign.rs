@@ -36,10 +36,14 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// The value of [`SIGNATURE_HEADER`] for a webhook body: `sha256=` and the lowercase hex
-/// HMAC-SHA256 of the body bytes keyed with the secret (as GitHub's `X-Hub-Signature-256`).
-pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", hex(&hmac_sha256(secret.as_bytes(), body)))
+/// The value of [`SIGNATURE_HEADER`] for a webhook request: `sha256=` and the lowercase hex
+/// HMAC-SHA256, keyed with the secret, of the [`TIMESTAMP_HEADER`] value, a `.`, and the body
+/// bytes (as Stripe signs `t.payload`). Signing the time too lets a receiver refuse replays of
+/// an old request: check the signature, then that the timestamp is recent.
+pub fn webhook_signature(secret: &str, timestamp_s: i64, body: &[u8]) -> String {
+    let mut message = format!("{timestamp_s}.").into_bytes();
+    message.extend_from_slice(body);
+    format!("sha256={}", hex(&hmac_sha256(secret.as_bytes(), &message)))
 }
 
 /// DingTalk's `sign` parameter before URL encoding: Base64 of HMAC-SHA256 keyed with the secret
@@ -106,12 +110,13 @@ mod tests {
     }
 
     #[test]
-    fn the_webhook_signature_is_the_hex_hmac_of_the_body() {
+    fn the_webhook_signature_is_the_hex_hmac_of_the_timestamp_and_the_body() {
         // Computed once with Python's standard library:
-        //   "sha256=" + hmac.new(b"hook-secret", b'{"version":"4"}', hashlib.sha256).hexdigest()
+        //   "sha256=" + hmac.new(b"hook-secret", b'1700000000.{"version":"4"}',
+        //                        hashlib.sha256).hexdigest()
         assert_eq!(
-            webhook_signature("hook-secret", br#"{"version":"4"}"#),
-            "sha256=e32639a7a822aef36c5e86a8f2b38629a9ecc994b56f289f816411974be85694"
+            webhook_signature("hook-secret", 1_700_000_000, br#"{"version":"4"}"#),
+            "sha256=882b1ee1006dddc83fa97ada14e8efc6235265a9eab74431f2a8e2cb0c63e1c4"
         );
     }
 }

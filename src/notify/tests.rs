@@ -295,7 +295,11 @@ async fn a_flaky_webhook_gets_every_notice_in_order_under_one_key_per_batch() {
         assert_eq!(g.uri.path(), "/hook");
         assert_eq!(
             g.header("x-plcdiag-signature"),
-            sign::webhook_signature("hook-secret", &g.body)
+            sign::webhook_signature(
+                "hook-secret",
+                g.header("x-plcdiag-timestamp").parse().unwrap_or_default(),
+                &g.body
+            )
         );
     }
     assert_eq!(got[4].header("idempotency-key"), "ops-4-5");
