@@ -171,6 +171,7 @@ fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf)
             database,
             retention: Duration::from_secs(86400),
             external_url: None,
+            base_path: String::new(),
         },
         devices: (0..args.devices)
             .map(|i| std::sync::Arc::new(device(i)))

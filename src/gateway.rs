@@ -119,6 +119,7 @@ impl Gateway {
             metrics: metrics.clone(),
             engine: engine_handle,
             auth: std::sync::Arc::new(config.auth.clone()),
+            base_path: std::sync::Arc::from(config.gateway.base_path.as_str()),
         });
         let http_shutdown = CancellationToken::new();
         let stop = http_shutdown.clone();

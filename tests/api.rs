@@ -198,3 +198,21 @@ print(json.dumps(out))
     assert!(errors >= 1.0, "{parsed}");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_everything_lives_under_the_base_path() {
+    let sim = modbus_sim().await;
+    let text = format!(
+        "[gateway]\nbase_path = \"/plcdiag/\"\n\n{}",
+        modbus_device("a", &sim, "interval = \"50ms\"")
+    );
+    let gw = TestGateway::start(&text).await;
+    let (status, body) = gw.get_json("/plcdiag/api/devices").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["devices"][0]["name"], "a");
+    let (status, _) = gw.get_json("/plcdiag/healthz").await;
+    assert_eq!(status, 200);
+    let (status, _) = gw.get_json("/api/devices").await;
+    assert_eq!(status, 404, "nothing outside the base path");
+    gw.stop().await;
+}

@@ -79,6 +79,8 @@ pub struct GatewaySettings {
     pub retention: Duration,
     /// The address people reach the UI at, for links in notifications.
     pub external_url: Option<String>,
+    /// Path prefix of every route (`""` for none, else `/name` without a trailing slash).
+    pub base_path: String,
 }
 
 /// One device after validation.
@@ -530,11 +532,22 @@ impl Checker<'_> {
                 None
             }
         });
+        let base_path = match &raw.base_path {
+            None => String::new(),
+            Some(b) => match normalize_base_path(b.get_ref()) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.error(Some(b.span()), format!("gateway.base_path: {e}"));
+                    String::new()
+                }
+            },
+        };
         GatewaySettings {
             listen,
             database: base_dir.join(database),
             retention,
             external_url,
+            base_path,
         }
     }
 
@@ -1287,6 +1300,28 @@ impl Checker<'_> {
 }
 
 /// Splits `host[:port]` (IPv6 in brackets) and checks both parts.
+/// `"/plcdiag/"` → `"/plcdiag"`, `"/"` or `""` → `""`; must start with `/` and use only URL
+/// path characters.
+pub fn normalize_base_path(s: &str) -> Result<String, String> {
+    let trimmed = s.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if !trimmed.starts_with('/') {
+        return Err(format!("{s:?} must start with `/`, e.g. \"/plcdiag\""));
+    }
+    if !trimmed
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c))
+        || trimmed.contains("//")
+    {
+        return Err(format!(
+            "{s:?} may only contain letters, digits and - _ . ~ between single slashes"
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
 pub(crate) fn parse_host_port(s: &str, default_port: u16) -> Result<(String, u16), String> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok((sa.ip().to_string(), sa.port()));

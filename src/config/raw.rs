@@ -21,6 +21,9 @@ pub struct RawGateway {
     /// The address people use to reach this gateway's UI, e.g. `"http://gw-01:8080"`; links
     /// in notifications point there. Default: none (notifications carry no links).
     pub external_url: Option<Spanned<String>>,
+    /// Serve the UI and API under this path, e.g. `"/plcdiag"` behind a reverse proxy that
+    /// forwards `https://host/plcdiag/...` unchanged. Default: none (at the root).
+    pub base_path: Option<Spanned<String>>,
 }
 
 /// `[defaults]`: values every device gets unless it sets its own.

@@ -696,3 +696,16 @@ role = "root"
     assert!(text_of("at least 16 characters"), "{p:#?}");
     assert!(text_of("role \"root\""), "{p:#?}");
 }
+
+#[test]
+fn base_paths_are_normalized_and_checked() {
+    assert_eq!(normalize_base_path("/plcdiag/"), Ok("/plcdiag".to_owned()));
+    assert_eq!(normalize_base_path("/"), Ok(String::new()));
+    assert_eq!(normalize_base_path(""), Ok(String::new()));
+    assert_eq!(normalize_base_path("/a/b-c"), Ok("/a/b-c".to_owned()));
+    assert!(normalize_base_path("plcdiag").is_err());
+    assert!(normalize_base_path("/a//b").is_err());
+    assert!(normalize_base_path("/a?b").is_err());
+    let p = errors("[gateway]\nbase_path = \"ui\"\n");
+    assert!(p[0].message.contains("must start with `/`"), "{p:?}");
+}

@@ -5,12 +5,18 @@
 //! write action needs a valid token of role operator or admin, and the token's name is what
 //! the journal records, whatever the body says.
 
+use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::{AppState, WebError};
 use crate::config::Role;
+
+/// The login and logout routes (none yet: tokens only).
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+}
 
 /// The authenticated caller of a write action.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,11 +9,12 @@ mod alarms;
 mod auth;
 mod devices;
 mod error;
+mod pages;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
@@ -36,12 +37,17 @@ pub struct AppState {
     pub engine: Option<crate::rules::engine::EngineHandle>,
     /// Who may write.
     pub auth: std::sync::Arc<crate::config::AuthConfig>,
+    /// The path prefix the UI is served under behind a reverse proxy (`""` or `"/plcdiag"`):
+    /// links in pages start with it.
+    pub base_path: std::sync::Arc<str>,
 }
 
 /// Every route of the gateway.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(index))
+    let base = state.base_path.clone();
+    let routes = Router::new()
+        .merge(pages::router())
+        .merge(auth::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/devices", get(devices::list))
@@ -57,11 +63,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alarms/{id}/shelve", post(alarms::shelve))
         .route("/api/alarms/{id}/unshelve", post(alarms::unshelve))
         .fallback(not_found)
-        .with_state(state)
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("../../web/index.html"))
+        .with_state(state);
+    if base.is_empty() {
+        routes
+    } else {
+        // Behind a reverse proxy under a sub-path: everything lives below it.
+        Router::new().nest(&base, routes).fallback(not_found)
+    }
 }
 
 /// Liveness and readiness: 200 while the history database answers, 503 otherwise.
