@@ -73,12 +73,14 @@ impl Gateway {
             metrics.clone(),
             CancellationToken::new(),
         );
+        let (alarms_live, _) = tokio::sync::broadcast::channel(256);
         let (engine_handle, rules) = match rules_rx {
             Some(rx) => {
                 let clock = Clock::start();
                 let engine = rules_engine::prepare(&config, &store, &clock)
                     .await?
-                    .with_metrics(metrics.clone());
+                    .with_metrics(metrics.clone())
+                    .with_live(alarms_live.clone());
                 info!(
                     rules = config.rules.len(),
                     points = engine.len(),
@@ -120,6 +122,7 @@ impl Gateway {
             engine: engine_handle,
             auth: std::sync::Arc::new(config.auth.clone()),
             base_path: std::sync::Arc::from(config.gateway.base_path.as_str()),
+            alarms: alarms_live,
         });
         let http_shutdown = CancellationToken::new();
         let stop = http_shutdown.clone();

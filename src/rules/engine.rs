@@ -111,6 +111,8 @@ pub struct Engine {
     /// Devices whose first diagnostic report is their buffer's backlog (no history yet).
     backlog: std::collections::HashSet<DeviceName>,
     metrics: Option<crate::metrics::Metrics>,
+    /// Committed notices for live views (lossy: a slow browser misses some and reloads).
+    notices: Option<tokio::sync::broadcast::Sender<Arc<Notice>>>,
 }
 
 /// A snapshot of one point for the API.
@@ -146,6 +148,7 @@ impl Engine {
             evaluations: 0,
             backlog: Default::default(),
             metrics: None,
+            notices: None,
         };
         for rule in &config.rules {
             for target in &rule.targets {
@@ -243,6 +246,12 @@ impl Engine {
     /// Counts evaluations, transitions and commit latency in `metrics` (the task does).
     pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Publishes every committed notice on `live` (the web pages' live stream).
+    pub fn with_live(mut self, live: tokio::sync::broadcast::Sender<Arc<Notice>>) -> Self {
+        self.notices = Some(live);
         self
     }
 
@@ -705,6 +714,7 @@ pub async fn run(
 ) {
     let changes = engine.start(clock.now());
     let metrics = engine.metrics.clone();
+    let live = engine.notices.clone();
     let mut counted = engine.evaluations();
     commit(
         &store,
@@ -712,6 +722,7 @@ pub async fn run(
         &committed,
         Instant::now(),
         metrics.as_ref(),
+        live.as_ref(),
     )
     .await;
     let mut commands_open = true;
@@ -750,7 +761,7 @@ pub async fn run(
                 };
                 let result = match result {
                     Ok(changes) => {
-                        commit(&store, changes, &committed, started, metrics.as_ref()).await;
+                        commit(&store, changes, &committed, started, metrics.as_ref(), live.as_ref()).await;
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -762,12 +773,12 @@ pub async fn run(
                 let Some(msg) = msg else { break };
                 let started = Instant::now();
                 let changes = engine.observe(&msg, clock.now());
-                commit(&store, changes, &committed, started, metrics.as_ref()).await;
+                commit(&store, changes, &committed, started, metrics.as_ref(), live.as_ref()).await;
             }
             () = sleep_until(deadline) => {
                 let started = Instant::now();
                 let changes = engine.tick(clock.now());
-                commit(&store, changes, &committed, started, metrics.as_ref()).await;
+                commit(&store, changes, &committed, started, metrics.as_ref(), live.as_ref()).await;
             }
         }
         if let Some(m) = &metrics {
@@ -844,6 +855,7 @@ async fn commit(
     committed: &impl Fn(),
     started: Instant,
     metrics: Option<&crate::metrics::Metrics>,
+    live: Option<&tokio::sync::broadcast::Sender<Arc<Notice>>>,
 ) {
     if changes.is_empty() {
         return;
@@ -872,6 +884,12 @@ async fn commit(
     }
     if changes.iter().any(|c| !c.receivers.is_empty()) {
         committed();
+    }
+    if let Some(live) = live {
+        for c in changes {
+            // Nobody watching is fine.
+            let _ = live.send(Arc::new(c.notice));
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub engine: Option<crate::rules::engine::EngineHandle>,
     /// Who may write.
     pub auth: std::sync::Arc<crate::config::AuthConfig>,
+    /// Alarm transitions as they are committed, for live pages (subscribe per browser).
+    pub alarms: tokio::sync::broadcast::Sender<std::sync::Arc<crate::rules::Notice>>,
     /// The path prefix the UI is served under behind a reverse proxy (`""` or `"/plcdiag"`):
     /// links in pages start with it.
     pub base_path: std::sync::Arc<str>,
