@@ -1,0 +1,1 @@
+//! Server-side SVG charts for the pages: pure functions from data to markup.
