@@ -90,6 +90,9 @@ pub struct Persisted {
     pub message: String,
     /// The values that explained it.
     pub values: serde_json::Value,
+    /// Suppressed by design when saved (so a restart reports the end of a suppression).
+    #[serde(default)]
+    pub suppressed: bool,
 }
 
 /// One transition, as the point reports it.
@@ -161,9 +164,9 @@ impl AlarmPoint {
     pub fn restore(settings: AlarmSettings, saved: Persisted) -> Self {
         Self {
             settings,
+            suppressed: saved.suppressed,
             saved,
             condition: None,
-            suppressed: false,
         }
     }
 
@@ -421,6 +424,7 @@ impl AlarmPoint {
             return Vec::new();
         }
         self.suppressed = on;
+        self.saved.suppressed = on;
         // The condition is not evaluated while suppressed: forget it, so delays restart from
         // fresh values afterwards.
         self.condition = None;

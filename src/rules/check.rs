@@ -217,6 +217,46 @@ impl Check {
         }
     }
 
+    /// Forgets a running watch (the point is suppressed: the watch would judge stale facts).
+    pub fn reset(&mut self) {
+        if let Self::Reaction {
+            armed_at,
+            expired,
+            trigger_was,
+            ..
+        } = self
+        {
+            *armed_at = None;
+            *expired = false;
+            *trigger_was = false;
+        }
+    }
+
+    /// Restores the deadband memory of an alarm that was active before a restart.
+    pub fn assume_active(&mut self) {
+        match self {
+            Self::Condition { memo, .. } => memo.assume_active(),
+            Self::Reaction {
+                trigger_memo,
+                expect_memo,
+                ..
+            } => {
+                trigger_memo.assume_active();
+                expect_memo.assume_active();
+            }
+            Self::Interlock {
+                action_memo,
+                require,
+                ..
+            } => {
+                action_memo.assume_active();
+                for (_, m) in require {
+                    m.assume_active();
+                }
+            }
+        }
+    }
+
     /// When the check must be evaluated again even without new facts (a reaction's deadline).
     pub fn deadline(&self) -> Option<DateTime<Utc>> {
         match self {

@@ -47,22 +47,38 @@ pub enum EngineError {
     /// The engine is not running (shutting down).
     #[error("the rules engine is not running")]
     Stopped,
+    /// The engine did not answer in time (e.g. it cannot write the journal).
+    #[error("the rules engine did not answer in time; the alarm journal may be unwritable")]
+    Busy,
     /// The change could not be stored.
     #[error("the alarm journal could not be written: {0}")]
     Store(String),
 }
 
-/// Wall-clock time that advances with tokio's clock, so paused-time tests move it.
+/// The engine's clock. In production it is the system clock (so an NTP correction after boot
+/// is followed at once); in tests it follows tokio's clock, so paused time moves it exactly.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    base_utc: DateTime<Utc>,
-    base: Instant,
+pub enum Clock {
+    /// `Utc::now()`; timers sleep on tokio's clock for the remaining span.
+    System,
+    /// System time read once, then advanced by tokio's clock.
+    Tokio {
+        /// Wall time at `base`.
+        base_utc: DateTime<Utc>,
+        /// The tokio instant it was read at.
+        base: Instant,
+    },
 }
 
 impl Clock {
-    /// A clock that reads the system time now and follows tokio's clock from here.
+    /// The system clock (production).
+    pub fn system() -> Self {
+        Self::System
+    }
+
+    /// A clock that reads the system time now and follows tokio's clock from here (tests).
     pub fn start() -> Self {
-        Self {
+        Self::Tokio {
             base_utc: Utc::now(),
             base: Instant::now(),
         }
@@ -70,14 +86,22 @@ impl Clock {
 
     /// The current time.
     pub fn now(&self) -> DateTime<Utc> {
-        let elapsed = Instant::now().saturating_duration_since(self.base);
-        self.base_utc + elapsed
+        match self {
+            Self::System => Utc::now(),
+            Self::Tokio { base_utc, base } => {
+                *base_utc + Instant::now().saturating_duration_since(*base)
+            }
+        }
     }
 
     /// The tokio instant at which it will be `t`.
     pub fn instant_at(&self, t: DateTime<Utc>) -> Instant {
-        let ahead = (t - self.base_utc).to_std().unwrap_or(Duration::ZERO);
-        self.base + ahead
+        match self {
+            Self::System => Instant::now() + (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            Self::Tokio { base_utc, base } => {
+                *base + (t - *base_utc).to_std().unwrap_or(Duration::ZERO)
+            }
+        }
     }
 }
 
@@ -93,7 +117,9 @@ struct Point {
     failed: Vec<String>,
     offline: bool,
     schedule_off: bool,
-    /// When the rule's schedule next opens or closes.
+    /// Whether the schedule has been applied at all (it is due at once until then).
+    schedule_applied: bool,
+    /// When the rule's schedule next opens or closes (`None`: never, e.g. always open).
     schedule_next: Option<DateTime<Utc>>,
     /// The deadline this point is filed under in the timer set.
     deadline: Option<DateTime<Utc>>,
@@ -153,6 +179,7 @@ impl Engine {
         for rule in &config.rules {
             for target in &rule.targets {
                 let key = (rule.name.to_string(), target.device.to_string());
+                let mut check = target.check.clone();
                 let alarm = match saved.remove(&key).map(serde_json::from_value::<Persisted>) {
                     Some(Ok(p)) => AlarmPoint::restore(rule.settings.clone(), p),
                     Some(Err(e)) => {
@@ -161,16 +188,20 @@ impl Engine {
                     }
                     None => AlarmPoint::new(rule.settings.clone()),
                 };
+                if alarm.saved().active {
+                    check.assume_active();
+                }
                 let idx = engine.points.len();
                 engine.points.push(Point {
                     rule: rule.clone(),
                     device: target.device.clone(),
                     driver: target.driver,
-                    check: target.check.clone(),
+                    check,
                     alarm,
                     failed: Vec::new(),
                     offline: false,
                     schedule_off: false,
+                    schedule_applied: false,
                     schedule_next: None,
                     deadline: None,
                 });
@@ -355,6 +386,7 @@ impl Engine {
             let due_check = self
                 .points
                 .get(idx)
+                .filter(|p| !p.alarm.is_suppressed() && !p.alarm.settings().out_of_service)
                 .and_then(|p| p.check.deadline())
                 .is_some_and(|d| d <= now);
             if due_check {
@@ -448,9 +480,10 @@ impl Engine {
         let Some(schedule) = &p.rule.schedule else {
             return;
         };
-        if p.schedule_next.is_some_and(|t| t > now) {
+        if p.schedule_applied && p.schedule_next.is_none_or(|t| t > now) {
             return;
         }
+        p.schedule_applied = true;
         p.schedule_off = !schedule.is_on(now);
         p.schedule_next = schedule.next_change(now);
         self.apply_suppression(idx, now, out);
@@ -465,6 +498,9 @@ impl Engine {
             return;
         }
         let events = p.alarm.suppress(on, now);
+        if on {
+            p.check.reset();
+        }
         self.emit(idx, events, now, out);
         if !on {
             // Back in service: judge the condition on what is known now.
@@ -478,12 +514,18 @@ impl Engine {
         let Some(p) = self.points.get_mut(idx) else {
             return;
         };
-        let next = [p.alarm.next_deadline(), p.check.deadline(), p.schedule_next]
-            .into_iter()
-            .flatten()
-            .min();
+        // A suppressed point's watch is not running; its own timers (shelving) still are.
+        let watching = !p.alarm.is_suppressed() && !p.alarm.settings().out_of_service;
+        let next = [
+            p.alarm.next_deadline(),
+            p.check.deadline().filter(|_| watching),
+            p.schedule_next,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         // A schedule that has never been applied is due now.
-        let next = if p.rule.schedule.is_some() && p.schedule_next.is_none() {
+        let next = if p.rule.schedule.is_some() && !p.schedule_applied {
             Some(next.map_or(now, |n| n.min(now)))
         } else {
             next
@@ -602,6 +644,17 @@ enum Command {
     },
 }
 
+/// How long an operator command waits for the engine (it may be retrying a commit).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn answer(rx: oneshot::Receiver<Result<(), EngineError>>) -> Result<(), EngineError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err(EngineError::Stopped),
+        Err(_) => Err(EngineError::Busy),
+    }
+}
+
 /// Sends operator commands to the engine task; cheap to clone.
 #[derive(Clone)]
 pub struct EngineHandle {
@@ -624,7 +677,7 @@ impl EngineHandle {
             reply,
         })
         .await?;
-        rx.await.map_err(|_| EngineError::Stopped)?
+        answer(rx).await
     }
 
     /// Shelves the point of alarm `id` for `duration`.
@@ -644,7 +697,7 @@ impl EngineHandle {
             reply,
         })
         .await?;
-        rx.await.map_err(|_| EngineError::Stopped)?
+        answer(rx).await
     }
 
     /// Unshelves the point of alarm `id`.
@@ -662,11 +715,14 @@ impl EngineHandle {
             reply,
         })
         .await?;
-        rx.await.map_err(|_| EngineError::Stopped)?
+        answer(rx).await
     }
 
     async fn send(&self, c: Command) -> Result<(), EngineError> {
-        self.tx.send(c).await.map_err(|_| EngineError::Stopped)
+        tokio::time::timeout(COMMAND_TIMEOUT, self.tx.send(c))
+            .await
+            .map_err(|_| EngineError::Busy)?
+            .map_err(|_| EngineError::Stopped)
     }
 }
 
@@ -727,6 +783,20 @@ pub async fn run(
     .await;
     let mut commands_open = true;
     loop {
+        // Timers first when due, so a stream of observations cannot starve them.
+        if engine.next_deadline().is_some_and(|t| t <= clock.now()) {
+            let started = Instant::now();
+            let changes = engine.tick(clock.now());
+            commit(
+                &store,
+                changes,
+                &committed,
+                started,
+                metrics.as_ref(),
+                live.as_ref(),
+            )
+            .await;
+        }
         let deadline = engine.next_deadline().map(|t| clock.instant_at(t));
         tokio::select! {
             biased;

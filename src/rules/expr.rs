@@ -127,6 +127,15 @@ pub struct Memo {
 }
 
 impl Memo {
+    /// Memory for an alarm that was active before a restart: every limit counts as having
+    /// been true, so the deadband holds the alarm until the values are past it rather than
+    /// clearing it at the first evaluation (conservative: never clears early).
+    pub fn assume_active(&mut self) {
+        for s in &mut self.last {
+            *s = Some(true);
+        }
+    }
+
     fn get(&self, slot: usize) -> bool {
         self.last.get(slot).copied().flatten() == Some(true)
     }

@@ -75,10 +75,13 @@ impl Schedule {
     }
 
     fn utc(&self, t: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
-        match self.offset {
+        let at = |t: chrono::NaiveDateTime| match self.offset {
             Some(o) => o.from_local_datetime(&t).earliest().map(|t| t.to_utc()),
             None => Local.from_local_datetime(&t).earliest().map(|t| t.to_utc()),
-        }
+        };
+        // A time in a spring-forward gap does not exist: the window edge is the first
+        // minute after the gap (gaps are at most a few hours).
+        at(t).or_else(|| (1..=4 * 60).find_map(|m| at(t + Span::minutes(m))))
     }
 }
 

@@ -580,6 +580,20 @@ impl Store {
             .await?
             .last_insert_rowid();
             change.notice.journal_id = journal_id;
+            if change.notice.transition == crate::rules::Transition::Raised {
+                // Shelving and suppression belong to the point; the point's finished
+                // activations show them no more once a new one starts.
+                sqlx::query(
+                    "UPDATE alarms SET state = 'normal'
+                     WHERE rule = ? AND device = ? AND id < ? AND active = 0 AND acked = 1
+                       AND state IN ('shelved', 'suppressed')",
+                )
+                .bind(&change.notice.rule)
+                .bind(&change.notice.device)
+                .bind(change.notice.alarm_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
                 "INSERT INTO alarm_points (rule, device, state, updated_ms) VALUES (?, ?, ?, ?)
                  ON CONFLICT (rule, device) DO UPDATE SET state = excluded.state,
@@ -738,6 +752,7 @@ impl Store {
             "DELETE FROM outbox WHERE id IN (
                  SELECT id FROM outbox
                  WHERE created_ms < ?1 AND (delivered_ms IS NOT NULL OR dead_ms IS NOT NULL)
+                   AND id < (SELECT MAX(id) FROM outbox)
                  LIMIT ?2)"
                 .to_owned(),
             format!(
@@ -745,6 +760,7 @@ impl Store {
                      SELECT j.id FROM alarm_journal j JOIN alarms ON alarms.id = j.alarm_id
                      WHERE j.at_ms < ?1 AND NOT {OPEN_ALARM}
                        AND j.id NOT IN (SELECT journal_id FROM outbox)
+                       AND j.id < (SELECT MAX(id) FROM alarm_journal)
                      LIMIT ?2)"
             ),
             format!(
@@ -752,6 +768,7 @@ impl Store {
                      SELECT id FROM alarms
                      WHERE raised_ms < ?1 AND updated_ms < ?1 AND NOT {OPEN_ALARM}
                        AND NOT EXISTS (SELECT 1 FROM alarm_journal j WHERE j.alarm_id = alarms.id)
+                       AND id < (SELECT MAX(id) FROM alarms)
                      LIMIT ?2)"
             ),
         ];

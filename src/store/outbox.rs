@@ -184,6 +184,28 @@ impl Store {
         Ok(())
     }
 
+    /// Dead-letters the pending rows of receivers that are no longer configured (renamed or
+    /// removed): nothing would ever send them, and they would keep their alarms from being
+    /// pruned. Returns how many rows.
+    pub async fn outbox_dead_unknown(
+        &self,
+        configured: &[&str],
+        at: DateTime<Utc>,
+    ) -> Result<u64, Error> {
+        let mut q = sqlx::QueryBuilder::new("UPDATE outbox SET dead_ms = ");
+        q.push_bind(at.timestamp_millis());
+        q.push(", last_error = 'receiver no longer configured' WHERE delivered_ms IS NULL AND dead_ms IS NULL");
+        if !configured.is_empty() {
+            q.push(" AND receiver NOT IN (");
+            let mut names = q.separated(", ");
+            for name in configured {
+                names.push_bind(*name);
+            }
+            q.push(")");
+        }
+        Ok(q.build().execute(&self.pool).await?.rows_affected())
+    }
+
     /// How many rows `receiver` has pending, delivered and dead-lettered.
     pub async fn outbox_counts(&self, receiver: &str) -> Result<OutboxCounts, Error> {
         let r = sqlx::query(

@@ -213,7 +213,7 @@ fn engine_error(e: EngineError) -> WebError {
     match e {
         EngineError::NotFound(id) => WebError::AlarmNotFound(id),
         EngineError::NotCurrent(_) | EngineError::Refused(_) => WebError::Conflict(e.to_string()),
-        EngineError::Stopped => WebError::Unavailable(e.to_string()),
+        EngineError::Stopped | EngineError::Busy => WebError::Unavailable(e.to_string()),
         EngineError::Store(m) => WebError::Internal(anyhow::anyhow!(m)),
     }
 }

@@ -478,3 +478,75 @@ when = "event(0x4304)"
         ]
     );
 }
+
+#[test]
+fn a_schedule_that_is_always_open_files_no_timer() {
+    let rules = r#"
+[[rules]]
+name = "always"
+device = "boiler"
+when = "temperature > 90"
+utc_offset = "+00:00"
+
+[[rules.schedule]]
+from = "06:00"
+to = "06:00"
+"#;
+    let mut e = engine(rules, t(0.0));
+    assert!(e.tick(t(0.0)).is_empty());
+    assert_eq!(e.next_deadline(), None, "nothing will ever be due");
+    let c = e.observe(&values(95.0, false, false, true, t(1.0)), t(1.0));
+    assert_eq!(transitions(&c), [tr("always", Transition::Raised)]);
+}
+
+#[test]
+fn a_reaction_watch_stops_while_its_device_is_offline() {
+    let rules = r#"
+[[rules]]
+name = "m1_feedback"
+device = "boiler"
+kind = "reaction"
+trigger = "start"
+expect = "running"
+within = "5s"
+"#;
+    let mut e = engine(rules, t(0.0));
+    e.observe(&health(HealthState::Online, t(0.0)), t(0.0));
+    e.observe(&values(20.0, true, false, true, t(0.0)), t(0.0));
+    e.observe(&health(HealthState::Offline, t(1.0)), t(1.0));
+    assert_eq!(e.next_deadline(), None, "no watch while offline");
+    assert!(e.tick(t(10.0)).is_empty());
+    // Back online with the trigger still set: the old watch does not raise at once.
+    e.observe(&health(HealthState::Online, t(20.0)), t(20.0));
+    assert!(
+        e.observe(&values(20.0, true, false, true, t(20.0)), t(20.0))
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_restart_keeps_the_deadband_of_an_active_alarm_and_reports_the_end_of_a_suppression() {
+    let text = format!("{DEVICES}{HOT}");
+    let cfg = crate::config::parse(&text, Path::new(".")).unwrap_or_else(|p| panic!("{p:#?}"));
+    let mut e = Engine::new(&cfg, Vec::new(), 0, t(0.0));
+    e.observe(&values(95.0, false, false, true, t(0.0)), t(0.0));
+    e.tick(t(5.0));
+    let c = e.observe(&health(HealthState::Offline, t(6.0)), t(6.0));
+    assert_eq!(transitions(&c), [tr("hot", Transition::Suppressed)]);
+    let saved = vec![SavedPoint {
+        rule: "hot".into(),
+        device: "boiler".into(),
+        state: c[0].point.clone(),
+    }];
+    let mut again = Engine::new(&cfg, saved, 1, t(100.0));
+    assert_eq!(again.points(t(100.0))[0].state, AlarmState::Suppressed);
+    let c = again.observe(&health(HealthState::Online, t(101.0)), t(101.0));
+    assert_eq!(transitions(&c), [tr("hot", Transition::Unsuppressed)]);
+    // 89 °C is inside the 2 °C deadband of the limit the alarm was raised on: still active.
+    assert!(
+        again
+            .observe(&values(89.0, false, false, true, t(102.0)), t(102.0))
+            .is_empty()
+    );
+    assert_eq!(again.points(t(102.0))[0].state, AlarmState::Unacknowledged);
+}
