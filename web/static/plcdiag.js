@@ -1,0 +1,250 @@
+// plcdiag pages: live updates over Server-Sent Events, the device filter, alarm actions and
+// the alarm sound. Plain JavaScript, no build step, no external files (works offline).
+(function () {
+  "use strict";
+  var base = (document.querySelector('meta[name="plcdiag-base"]') || {}).content || "";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var page = document.body.getAttribute("data-page");
+
+  // ---- Times: shown in the browser's time zone. ----
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) { t.textContent = d.toLocaleString(); t.title = t.getAttribute("datetime"); }
+    });
+  }
+  localTimes();
+
+  // ---- Live status indicator. ----
+  var live = document.getElementById("live-status");
+  function setLive(ok) {
+    if (!live) return;
+    var state = ok ? "connected" : "lost";
+    if (live.getAttribute("data-live") === state) return;
+    live.setAttribute("data-live", state);
+    live.textContent = live.getAttribute("data-label-" + state);
+  }
+
+  // ---- Alarm sound (WebAudio, no audio files). ----
+  var sound = document.getElementById("alarm-sound");
+  var audio = null;
+  if (sound) {
+    sound.checked = localStorage.getItem("plcdiag_sound") === "on";
+    sound.addEventListener("change", function () {
+      localStorage.setItem("plcdiag_sound", sound.checked ? "on" : "off");
+      if (sound.checked) { ensureAudio(); beep("low"); }
+    });
+  }
+  function ensureAudio() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Ctx) audio = new Ctx();
+    if (audio && audio.state === "suspended") audio.resume();
+    return audio;
+  }
+  function beep(priority) {
+    if (!sound || !sound.checked || !ensureAudio()) return;
+    var tones = { critical: [880, 660, 880, 660], high: [880, 660], medium: [660], low: [520] };
+    var seq = tones[priority] || tones.medium;
+    var t = audio.currentTime;
+    seq.forEach(function (f, i) {
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.type = "square"; o.frequency.value = f;
+      g.gain.setValueAtTime(0.0001, t + i * 0.22);
+      g.gain.exponentialRampToValueAtTime(0.2, t + i * 0.22 + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t + i * 0.22 + 0.2);
+      o.connect(g); g.connect(audio.destination);
+      o.start(t + i * 0.22); o.stop(t + i * 0.22 + 0.21);
+    });
+  }
+
+  // ---- Overview: filter by text and by state. ----
+  var filter = document.getElementById("device-filter");
+  var stateFilter = "";
+  function applyFilter() {
+    var q = filter ? filter.value.trim().toLowerCase() : "";
+    var shown = 0;
+    document.querySelectorAll("tr[data-device]").forEach(function (tr) {
+      var ok = (!stateFilter || tr.getAttribute("data-state") === stateFilter) &&
+        (!q || (tr.getAttribute("data-search") || "").indexOf(q) !== -1);
+      tr.hidden = !ok;
+      if (ok) shown++;
+    });
+    var none = document.getElementById("no-match");
+    if (none) none.hidden = shown !== 0;
+  }
+  if (filter) {
+    filter.addEventListener("input", applyFilter);
+    var qs = new URLSearchParams(location.search);
+    if (qs.get("q")) { filter.value = qs.get("q"); }
+  }
+  document.querySelectorAll("[data-filter-state]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      stateFilter = b.getAttribute("data-filter-state");
+      document.querySelectorAll("[data-filter-state]").forEach(function (o) {
+        o.setAttribute("aria-pressed", o === b ? "true" : "false");
+      });
+      applyFilter();
+    });
+  });
+  if (filter) applyFilter();
+
+  function recount() {
+    var counts = {};
+    document.querySelectorAll("tr[data-device]").forEach(function (tr) {
+      var s = tr.getAttribute("data-state");
+      counts[s] = (counts[s] || 0) + 1;
+    });
+    document.querySelectorAll("#counts [data-count]").forEach(function (el) {
+      var s = el.getAttribute("data-count");
+      if (s === "alarms") return;
+      var b = el.querySelector("b");
+      if (b) b.textContent = counts[s] || 0;
+    });
+  }
+
+  function setText(el, text) { if (el) el.textContent = text || ""; }
+
+  function updateDevice(row) {
+    var tr = document.querySelector('tr[data-device="' + CSS.escape(row.name) + '"]');
+    if (!tr) return;
+    var changed = tr.getAttribute("data-state") !== row.state;
+    tr.setAttribute("data-state", row.state);
+    tr.setAttribute("data-search", [row.name, row.kind, row.address, row.state, row.label].join(" ").toLowerCase());
+    var st = tr.querySelector("td.state");
+    if (st) {
+      st.innerHTML = "";
+      var badge = document.createElement("span");
+      badge.className = "badge st-" + row.state; badge.textContent = row.label;
+      st.appendChild(badge);
+      if (row.error) { var e = document.createElement("div"); e.className = "error-text"; e.textContent = row.error; st.appendChild(e); }
+    }
+    var since = tr.querySelector("td.since time");
+    if (since) { since.setAttribute("datetime", row.since); localTimes(tr.querySelector("td.since")); }
+    var diag = tr.querySelector("td.diag");
+    if (diag) {
+      diag.innerHTML = "";
+      if (row.diagnostic) {
+        var s = document.createElement("span"); s.className = "diag-text"; s.textContent = row.diagnostic; diag.appendChild(s);
+        if (row.diagnostic_at) { var t = document.createElement("time"); t.setAttribute("datetime", row.diagnostic_at); diag.appendChild(document.createTextNode(" ")); diag.appendChild(t); }
+        if (row.remedy) { var r = document.createElement("div"); r.className = "remedy"; r.textContent = row.remedy; diag.appendChild(r); }
+        localTimes(diag);
+      }
+    }
+    if (changed) { tr.classList.remove("flash"); void tr.offsetWidth; tr.classList.add("flash"); }
+  }
+
+  // ---- Refresh parts of the page from a fresh server render (keeps one source of HTML). ----
+  var refreshTimer = null;
+  function refreshSoon(selectors) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      fetch(location.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          selectors.forEach(function (sel) {
+            var fresh = doc.querySelectorAll(sel), old = document.querySelectorAll(sel);
+            if (fresh.length !== old.length) return;
+            old.forEach(function (el, i) {
+              // Keep what the operator is typing in a row that is still there.
+              el.replaceWith(document.importNode(fresh[i], true));
+            });
+          });
+          localTimes();
+        })
+        .catch(function () { /* the live feed will try again */ });
+    }, 400);
+  }
+  function refreshAlarmCounts() {
+    refreshTimer && clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        doc.querySelectorAll("tr[data-device]").forEach(function (tr) {
+          var mine = document.querySelector('tr[data-device="' + CSS.escape(tr.getAttribute("data-device")) + '"] td.alarms');
+          var fresh = tr.querySelector("td.alarms");
+          if (mine && fresh && mine.getAttribute("data-alarms") !== fresh.getAttribute("data-alarms")) mine.replaceWith(document.importNode(fresh, true));
+        });
+        var a = doc.querySelector('#counts [data-count="alarms"]'), b = document.querySelector('#counts [data-count="alarms"]');
+        if (a && b) b.replaceWith(document.importNode(a, true));
+      }).catch(function () {});
+    }, 1000);
+  }
+
+  // ---- The live feed. ----
+  var banner = document.getElementById("alarm-banner");
+  var es = null, watchdog = null;
+  function feedAlive() {
+    setLive(true);
+    clearTimeout(watchdog);
+    // Heartbeats come every 15 s; two missed ones mean the connection is gone.
+    watchdog = setTimeout(function () { setLive(false); connect(); }, 40000);
+  }
+  function connect() {
+    if (es) es.close();
+    es = new EventSource(base + "/events");
+    es.onopen = feedAlive;
+    es.onerror = function () {
+      setLive(false);
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
+    };
+    es.addEventListener("heartbeat", feedAlive);
+    es.addEventListener("devices", function (e) {
+      feedAlive();
+      var rows = JSON.parse(e.data);
+      if (page !== "overview") return;
+      rows.forEach(updateDevice);
+      recount();
+      applyFilter();
+    });
+    es.addEventListener("alarm", function (e) {
+      feedAlive();
+      var n = JSON.parse(e.data);
+      if (n.transition === "raised" || n.transition === "re_alarmed") {
+        beep(n.priority);
+        if (banner) {
+          setText(banner.querySelector(".text"), n.device + ": " + n.message);
+          banner.hidden = false;
+          clearTimeout(banner._t);
+          banner._t = setTimeout(function () { banner.hidden = true; }, 30000);
+        }
+      }
+      if (page === "alarms") refreshSoon(["section.active-alarms", "#kpis", "#journal"]);
+      else if (page === "overview") refreshAlarmCounts();
+    });
+    es.addEventListener("reload", function () { location.reload(); });
+  }
+  if (window.EventSource) connect();
+
+  // ---- Alarm actions: acknowledge, shelve, unshelve through the JSON API. ----
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("button[data-action]");
+    if (!btn) return;
+    var row = btn.closest("tr");
+    var action = btn.getAttribute("data-action");
+    var body = {};
+    var note = row && row.querySelector('input[name="note"]');
+    if (note && note.value.trim()) body.note = note.value.trim();
+    if (action === "shelve") {
+      var dur = row && row.querySelector('select[name="duration"]');
+      if (dur) body.duration = dur.value;
+    }
+    btn.disabled = true;
+    var err = document.getElementById("action-error");
+    fetch(base + "/api/alarms/" + encodeURIComponent(btn.getAttribute("data-id")) + "/" + action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      if (r.ok) { if (err) err.hidden = true; refreshSoon(["section.active-alarms", "#journal"]); return; }
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (err) { err.textContent = err.getAttribute("data-label") + ": " + (j.error || r.status); err.hidden = false; }
+        btn.disabled = false;
+      });
+    }).catch(function (e) {
+      if (err) { err.textContent = err.getAttribute("data-label") + ": " + e; err.hidden = false; }
+      btn.disabled = false;
+    });
+  });
+})();
