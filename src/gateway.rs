@@ -20,6 +20,34 @@ use crate::rules::engine::{self as rules_engine, Clock};
 use crate::store::{self, Store, writer::WriterSettings};
 use crate::web::{self, AppState};
 
+/// The listen rule of an open gateway (see [`Gateway::start`]); logs whether auth is on.
+fn check_listen(config: &Config, own_listener: bool) -> anyhow::Result<()> {
+    let listen = config.gateway.listen;
+    let auth = &config.auth;
+    if auth.enabled() {
+        info!(
+            users = auth.users.len(),
+            tokens = auth.tokens.len(),
+            trust_proxy = auth.trust_proxy,
+            "authentication is on: pages and the API need a login or a token"
+        );
+        return Ok(());
+    }
+    if own_listener || listen.ip().is_loopback() {
+        info!(
+            "authentication is off (no [auth] users or tokens): everything is open, on loopback only"
+        );
+        return Ok(());
+    }
+    if auth.insecure_no_auth {
+        warn!(%listen, "authentication is off and the gateway listens beyond loopback (--insecure-no-auth): anyone who reaches it can acknowledge and shelve alarms");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "gateway.listen = {listen} is not a loopback address, and no [[auth.users]] or [[auth.tokens]] are configured: add users (see `plcdiag passwd`) or tokens, listen on 127.0.0.1, or start with --insecure-no-auth"
+    )
+}
+
 /// Capacity of each lossless hub subscription, in messages (one message is one poll's readings).
 const SUBSCRIBER_CAPACITY: usize = 64;
 /// How long shutdown waits for the store writer's final commit.
@@ -50,7 +78,12 @@ pub struct Gateway {
 impl Gateway {
     /// Opens the history, binds the HTTP listener (or uses `listener`, e.g. one bound to port 0
     /// by a test) and starts polling.
+    ///
+    /// Without any user or token in `[auth]` it refuses to bind a non-loopback
+    /// `gateway.listen` unless `auth.insecure_no_auth` is set (`--insecure-no-auth`); a caller
+    /// that passes its own listener has made that choice itself.
     pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
+        check_listen(&config, listener.is_some())?;
         let store = Store::open(&config.gateway.database).await?;
         let metrics = Metrics::new();
         let mut hub = HubBuilder::new(metrics.clone());
@@ -120,16 +153,19 @@ impl Gateway {
             store: store.clone(),
             metrics: metrics.clone(),
             engine: engine_handle,
-            auth: std::sync::Arc::new(config.auth.clone()),
+            auth: std::sync::Arc::new(web::AuthState::new(config.auth.clone())),
             base_path: std::sync::Arc::from(config.gateway.base_path.as_str()),
             alarms: alarms_live,
         });
         let http_shutdown = CancellationToken::new();
         let stop = http_shutdown.clone();
         let http = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
         });
 
         let shutdown = CancellationToken::new();

@@ -45,6 +45,10 @@ enum Command {
         /// The TOML configuration (see docs/CONFIG.md).
         #[arg(long, short)]
         config: PathBuf,
+        /// Allow a non-loopback `gateway.listen` although no user or token is configured:
+        /// anyone who reaches the gateway can then acknowledge and shelve alarms.
+        #[arg(long)]
+        insecure_no_auth: bool,
     },
     /// Run the gateway against built-in simulated devices with scripted faults.
     Demo {
@@ -54,6 +58,16 @@ enum Command {
         /// History database file.
         #[arg(long, default_value = "plcdiag-demo.db")]
         database: PathBuf,
+        /// Allow a non-loopback `--listen`: the demo has no users, so everything is open.
+        #[arg(long)]
+        insecure_no_auth: bool,
+    },
+    /// Read a password and print its argon2id hash for `[[auth.users]] password_hash`.
+    Passwd {
+        /// Read the password once from standard input (one line) instead of twice from the
+        /// terminal.
+        #[arg(long)]
+        stdin: bool,
     },
     /// Validate a configuration file and report every problem in it.
     CheckConfig {
@@ -123,21 +137,43 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command) -> ExitCode {
     match command {
         Command::CheckConfig { file } => check_config(&file),
-        Command::Run { config } => match config::load(&config) {
+        Command::Run {
+            config,
+            insecure_no_auth,
+        } => match config::load(&config) {
             Err(e) => {
                 eprint!("{e}");
                 ExitCode::from(exit::CONFIG)
             }
-            Ok(cfg) => {
+            Ok(mut cfg) => {
+                cfg.auth.insecure_no_auth = insecure_no_auth;
+                let listen = cfg.gateway.listen;
+                if !cfg.auth.enabled() && !listen.ip().is_loopback() && !insecure_no_auth {
+                    eprintln!(
+                        "plcdiag: gateway.listen = {listen} is not a loopback address and no [[auth.users]] or [[auth.tokens]] are configured: add users (see `plcdiag passwd`), listen on 127.0.0.1, or start with --insecure-no-auth"
+                    );
+                    return ExitCode::from(exit::CONFIG);
+                }
                 for w in &cfg.warnings {
                     warn!(file = %config.display(), line = w.line, column = w.column, "{}", w.message);
                 }
                 outcome(run_until_signal(cfg).await)
             }
         },
-        Command::Demo { listen, database } => {
+        Command::Demo {
+            listen,
+            database,
+            insecure_no_auth,
+        } => {
+            if !listen.ip().is_loopback() && !insecure_no_auth {
+                eprintln!(
+                    "plcdiag demo: --listen {listen} is not a loopback address and the demo has no users: use 127.0.0.1, or add --insecure-no-auth"
+                );
+                return ExitCode::from(exit::CONFIG);
+            }
             outcome(demo::run(listen, database, wait_for_signal()).await)
         }
+        Command::Passwd { stdin } => passwd(stdin),
         Command::Probe(args) => match probe::run(args).await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(exit::NO_ANSWER),
@@ -252,6 +288,48 @@ fn check_config(file: &std::path::Path) -> ExitCode {
                 plural(cfg.warnings.len())
             );
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `plcdiag passwd`: the password is never echoed, logged or printed; only its hash is.
+fn passwd(from_stdin: bool) -> ExitCode {
+    let password = if from_stdin {
+        let mut line = String::new();
+        if let Err(e) = std::io::stdin().read_line(&mut line) {
+            eprintln!("plcdiag passwd: cannot read standard input: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ");
+        let second = rpassword::prompt_password("Again: ");
+        match (first, second) {
+            (Ok(a), Ok(b)) if a == b => a,
+            (Ok(_), Ok(_)) => {
+                eprintln!("plcdiag passwd: the passwords differ");
+                return ExitCode::from(exit::CONFIG);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!(
+                    "plcdiag passwd: cannot read from the terminal ({e}); use --stdin to read from standard input"
+                );
+                return ExitCode::from(exit::CONFIG);
+            }
+        }
+    };
+    if password.is_empty() {
+        eprintln!("plcdiag passwd: the password is empty");
+        return ExitCode::from(exit::CONFIG);
+    }
+    match plcdiag::web::hash_password(&password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("plcdiag passwd: cannot hash: {e}");
+            ExitCode::from(exit::FAILURE)
         }
     }
 }

@@ -6,12 +6,13 @@
 //! section is deserialized on its own so that one file with several mistakes reports all of
 //! them, each with file, line and column.
 
+mod auth;
 pub mod pattern;
 pub mod raw;
 mod rules;
 pub mod secret;
 
-pub use rules::{ApiToken, AuthConfig, Role};
+pub use auth::{ApiToken, AuthConfig, Role, User};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -349,14 +349,32 @@ pub struct RawReceiver {
     pub timeout: Option<Spanned<String>>,
 }
 
-/// `[auth]`: who may use the API's write actions (acknowledge, shelve, unshelve).
+/// `[auth]`: who may see the UI and the API and who may act on alarms. Without any user and
+/// token everything is open and the gateway listens only on loopback.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAuth {
-    /// API tokens for machines and scripts (`Authorization: Bearer TOKEN`). Without any, the
-    /// write actions are open to anyone who can reach the API (keep it on loopback).
+    /// API tokens for machines and scripts (`Authorization: Bearer TOKEN`).
     #[serde(default)]
     pub tokens: Vec<RawToken>,
+    /// People who log in to the UI with a name and a password.
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+    /// Believe a reverse proxy's `X-Forwarded-Proto` and `X-Forwarded-For` headers. Default
+    /// false; set it only when the gateway is reachable through the proxy alone.
+    pub trust_proxy: Option<bool>,
+}
+
+/// `[[auth.users]]`: one person who logs in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    /// Login name; recorded as the user of their acknowledgements and shelvings.
+    pub name: Spanned<String>,
+    /// argon2id hash of the password as a PHC string, printed by `plcdiag passwd`.
+    pub password_hash: Spanned<String>,
+    /// `"viewer"` (read only), `"operator"` (may acknowledge and shelve) or `"admin"`.
+    pub role: Option<Spanned<String>>,
 }
 
 /// `[[auth.tokens]]`: one bearer token.

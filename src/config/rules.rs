@@ -1,4 +1,4 @@
-//! Validation of `[[rules]]`, `[[receivers]]` and `[auth]`: conditions are compiled for every
+//! Validation of `[[rules]]` and `[[receivers]]`: conditions are compiled for every
 //! device a rule applies to, so a wrong tag name or a function the device cannot answer is
 //! reported with the rule, the device, and the line and column inside the condition.
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{FixedOffset, NaiveTime};
 use toml::Spanned;
 
-use super::raw::{RawAuth, RawReceiver, RawRule};
+use super::raw::{RawReceiver, RawRule};
 use super::secret::Secret;
 use super::{Checker, DeviceConfig, pattern};
 use crate::notify::{ReceiverConfig, ReceiverKind};
@@ -19,55 +19,6 @@ use crate::rules::check::Check;
 use crate::rules::expr::{self, Expr, Scope};
 use crate::rules::schedule::{Schedule, Window, parse_days};
 use crate::rules::{AckMode, Priority, Rule, Target, Transition, facts};
-
-/// What an API token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Read only.
-    Viewer,
-    /// May acknowledge, shelve and unshelve alarms.
-    Operator,
-    /// Everything an operator may, and administration.
-    Admin,
-}
-
-impl Role {
-    /// The name used in the config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Viewer => "viewer",
-            Self::Operator => "operator",
-            Self::Admin => "admin",
-        }
-    }
-}
-
-/// One API bearer token.
-#[derive(Debug, Clone)]
-pub struct ApiToken {
-    /// Who uses it.
-    pub name: String,
-    /// The token.
-    pub token: Secret,
-    /// What it may do.
-    pub role: Role,
-}
-
-/// `[auth]` after validation.
-#[derive(Debug, Clone, Default)]
-pub struct AuthConfig {
-    /// Bearer tokens; empty: the API's write actions are open.
-    pub tokens: Vec<ApiToken>,
-}
-
-impl AuthConfig {
-    /// Whether any authentication is configured.
-    pub fn enabled(&self) -> bool {
-        !self.tokens.is_empty()
-    }
-}
-
-const MIN_TOKEN_LEN: usize = 16;
 
 impl Checker<'_> {
     /// Where the text of a TOML string value starts (after its opening quotes).
@@ -540,56 +491,6 @@ impl Checker<'_> {
             }
             (None, None) => None,
         }
-    }
-
-    pub(super) fn auth(&mut self, raw: RawAuth) -> AuthConfig {
-        let mut tokens = Vec::new();
-        let mut seen = HashSet::new();
-        for t in raw.tokens {
-            let name = t.name.get_ref().trim().to_owned();
-            let Some(token) =
-                self.secret_value(&t.token, &t.token_env, &format!("auth token `{name}`"))
-            else {
-                if t.token.is_none() && t.token_env.is_none() {
-                    self.error(
-                        Some(t.name.span()),
-                        format!("auth token `{name}`: needs `token` or `token_env`"),
-                    );
-                }
-                continue;
-            };
-            if token.expose().chars().count() < MIN_TOKEN_LEN {
-                let span = t.token.as_ref().or(t.token_env.as_ref()).map(Spanned::span);
-                self.error(
-                    span,
-                    format!(
-                        "auth token `{name}`: a token needs at least {MIN_TOKEN_LEN} characters"
-                    ),
-                );
-                continue;
-            }
-            if !seen.insert(token.expose().to_owned()) {
-                self.error(
-                    Some(t.name.span()),
-                    format!("auth token `{name}`: the same token is given twice"),
-                );
-                continue;
-            }
-            let role = match t.role.as_ref().map(|r| (r, r.get_ref().as_str())) {
-                None | Some((_, "operator")) => Role::Operator,
-                Some((_, "viewer")) => Role::Viewer,
-                Some((_, "admin")) => Role::Admin,
-                Some((r, other)) => {
-                    self.error(
-                        Some(r.span()),
-                        format!("auth token `{name}`: role {other:?} is not one of viewer, operator, admin"),
-                    );
-                    continue;
-                }
-            };
-            tokens.push(ApiToken { name, token, role });
-        }
-        AuthConfig { tokens }
     }
 }
 

@@ -97,6 +97,7 @@ pub fn spawn(
             client: client.clone(),
             wake: wake.clone(),
             stop: stop.clone(),
+            single_until: None,
         };
         wakers.push(wake);
         tasks.push(tokio::spawn(supervise(task)));
@@ -223,6 +224,9 @@ struct Task {
     wake: Arc<Notify>,
     stop: CancellationToken,
     limit: RateLimit,
+    /// After a refused batch: rows up to this id go one per request, so one notice the
+    /// receiver refuses does not take the others of its batch with it.
+    single_until: Option<i64>,
 }
 
 impl Task {
@@ -369,12 +373,22 @@ impl Task {
             }
             // Rows that arrive while the rate limit holds us join this batch.
             self.wait_rate().await?;
+            let single = self.single_until;
             let rows: Vec<Pending> = self
                 .load()
                 .await?
                 .into_iter()
                 .take_while(|p| p.row.batch.is_none())
                 .collect();
+            let rows: Vec<Pending> = match single {
+                Some(until) if rows.first().is_some_and(|p| p.row.id <= until) => {
+                    rows.into_iter().take(1).collect()
+                }
+                _ => {
+                    self.single_until = None;
+                    rows
+                }
+            };
             let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
                 continue;
             };
@@ -436,6 +450,18 @@ impl Task {
                         delay,
                     );
                     self.sleep(delay).await?;
+                }
+                Delivery::Reject { reason } if ids.len() > 1 => {
+                    // Which notice is refused is unknown: send them one by one.
+                    let (i, r) = (ids.clone(), format!("batch refused, sent singly: {reason}"));
+                    self.persist("split a refused batch", move |s| {
+                        let (i, r) = (i.clone(), r.clone());
+                        async move { s.outbox_release_batch(&i, &r).await }
+                    })
+                    .await?;
+                    warn!(receiver = %self.receiver.name, key = %batch.key, notices = ids.len(), %reason, "notify: the receiver refused a batch; sending its notices one by one");
+                    self.single_until = ids.iter().max().copied();
+                    return Some(());
                 }
                 Delivery::Reject { reason } => {
                     let (i, r) = (ids.clone(), reason.clone());

@@ -370,6 +370,53 @@ async fn a_rejected_batch_is_dead_lettered_with_its_reason_and_the_next_rows_sti
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_refused_batch_is_resent_one_by_one_so_only_the_refused_notice_is_dead_lettered() {
+    let _ticker = Ticker::start();
+    let (_dir, store) = open_store().await;
+    // The batch of three is refused, then the singles: ok, refused, ok.
+    let rx = TestReceiver::start(
+        vec![
+            reply(400, "bad alert"),
+            reply(200, ""),
+            reply(400, "bad alert"),
+        ],
+        reply(200, ""),
+    )
+    .await;
+    let metrics = Metrics::new();
+    let ids = commit(
+        &store,
+        vec![
+            notice(1, "press-07", Transition::Raised),
+            notice(2, "press-08", Transition::Raised),
+            notice(3, "press-09", Transition::Raised),
+        ],
+        "ops",
+    )
+    .await;
+    let notifier = start(&store, vec![webhook("ops", rx.url("/"))], &metrics);
+    notifier.wake();
+    wait_for("every row settled", || async {
+        let c = counts(&store, "ops").await;
+        c.delivered == 2 && c.dead == 1
+    })
+    .await;
+    notifier.stop().await;
+    let got = rx.got();
+    let sent: Vec<Vec<i64>> = got.iter().map(Got::journal_ids).collect();
+    assert_eq!(
+        sent,
+        vec![ids.clone(), vec![ids[0]], vec![ids[1]], vec![ids[2]],]
+    );
+    let dead = store
+        .outbox_dead_letters("ops", 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].journal_id, ids[1]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_unreadable_outbox_row_is_dead_lettered_alone_and_does_not_block_the_queue() {
     let _ticker = Ticker::start();
     let (dir, store) = open_store().await;

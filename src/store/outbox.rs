@@ -137,6 +137,21 @@ impl Store {
         Ok(())
     }
 
+    /// Releases the rows `ids` from their batch, to be sent again in other batches (a refused
+    /// batch is split to find the notice the receiver refuses).
+    pub async fn outbox_release_batch(&self, ids: &[i64], error: &str) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE outbox SET batch = NULL, attempts = attempts + 1, last_error = ?
+             WHERE delivered_ms IS NULL AND dead_ms IS NULL
+               AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(error)
+        .bind(id_list(ids))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Marks the rows `ids` delivered at `at` (the receiver answered 2xx).
     pub async fn outbox_delivered(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), Error> {
         sqlx::query(

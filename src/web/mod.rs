@@ -10,6 +10,7 @@ mod auth;
 mod devices;
 mod error;
 mod pages;
+mod session;
 
 use axum::Router;
 use axum::extract::State;
@@ -18,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+pub use auth::{AuthState, hash_password};
 pub use error::{WebError, WebResult};
 
 use crate::live::Live;
@@ -35,8 +37,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Operator commands to the rules engine; `None` when it is not running.
     pub engine: Option<crate::rules::engine::EngineHandle>,
-    /// Who may write.
-    pub auth: std::sync::Arc<crate::config::AuthConfig>,
+    /// Who may read and write: `[auth]`, the login sessions and the login rate limit.
+    pub auth: std::sync::Arc<AuthState>,
     /// Alarm transitions as they are committed, for live pages (subscribe per browser).
     pub alarms: tokio::sync::broadcast::Sender<std::sync::Arc<crate::rules::Notice>>,
     /// The path prefix the UI is served under behind a reverse proxy (`""` or `"/plcdiag"`):
@@ -64,6 +66,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alarms/{id}/ack", post(alarms::ack))
         .route("/api/alarms/{id}/shelve", post(alarms::shelve))
         .route("/api/alarms/{id}/unshelve", post(alarms::unshelve))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .fallback(not_found)
         .with_state(state);
     if base.is_empty() {
