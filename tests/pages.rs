@@ -128,11 +128,9 @@ async fn a_stopped_cpu_shows_as_stop_on_the_overview_and_its_alarm_can_be_acknow
     let row = wait_for("the cpu_stop alarm on the alarms page", LIMIT, || async {
         let (status, _, doc) = page(&gw, "/alarms", &[]).await;
         assert_eq!(status, 200);
-        let found = doc
-            .select(&sel("#active-alarms tr[data-alarm-id]"))
+        doc.select(&sel("#active-alarms tr[data-alarm-id]"))
             .next()
-            .map(|r| r.html());
-        found
+            .map(|r| r.html())
     })
     .await;
     let frag = Html::parse_fragment(&format!("<table>{row}</table>"));

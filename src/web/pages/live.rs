@@ -93,7 +93,7 @@ impl Feed {
                         events.push(e);
                     }
                     self.ticks = self.ticks.wrapping_add(1);
-                    if self.ticks % HEARTBEAT_EVERY == 0 {
+                    if self.ticks.is_multiple_of(HEARTBEAT_EVERY) {
                         events.push(Event::default().event("heartbeat").data(super::overview::rfc3339(Utc::now())));
                     }
                     if !events.is_empty() {
