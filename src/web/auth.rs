@@ -78,6 +78,29 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/api/session", get(session))
+}
+
+/// `GET /api/session`: who is logged in and the session's CSRF token, for scripts in pages
+/// (`{"auth": true, "user": "ann", "role": "operator", "csrf": "…"}`; `{"auth": false}` when
+/// authentication is off). Another site cannot read it: browsers keep cross-origin responses
+/// from scripts, and the cookie is `SameSite=Strict`.
+async fn session(State(state): State<AppState>, user: Option<CurrentUser>) -> Response {
+    let body = match user {
+        Some(u) => serde_json::json!({
+            "auth": true,
+            "user": u.name,
+            "role": u.role.as_str(),
+            "csrf": u.csrf,
+        }),
+        None if auth_enabled(&state) => return WebError::Unauthorized.into_response(),
+        None => serde_json::json!({ "auth": false }),
+    };
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 /// Who made a request, as far as credentials go.
