@@ -451,3 +451,27 @@ name = "valve terminal"
     assert!(text(row).contains("CC-Link 站故障"), "{}", row.html());
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_see_no_write_buttons_and_operators_do() {
+    let sim = cpu().await;
+    let auth = "\n[[auth.tokens]]\nname = \"wallboard\"\ntoken = \"viewer-token-0123456789\"\nrole = \"viewer\"\n\n\
+                [[auth.tokens]]\nname = \"scada\"\ntoken = \"operator-token-0123456789\"\nrole = \"operator\"\n";
+    let gw = TestGateway::start(&(s7_config(&sim, "") + auth)).await;
+    sim.set_mode(SimMode::Stop);
+    let viewer = [("Authorization", "Bearer viewer-token-0123456789")];
+    let operator = [("Authorization", "Bearer operator-token-0123456789")];
+    wait_for("the cpu_stop alarm on the alarms page", LIMIT, || async {
+        let (status, _, doc) = page(&gw, "/alarms", &viewer).await;
+        assert_eq!(status, 200);
+        doc.select(&sel("tr[data-alarm-id]")).next().map(|_| ())
+    })
+    .await;
+    let (_, _, doc) = page(&gw, "/alarms", &viewer).await;
+    assert!(doc.select(&sel("button[data-action]")).next().is_none());
+    assert_eq!(text(one(&doc, "#current-user")), "wallboard");
+    let (_, _, doc) = page(&gw, "/alarms", &operator).await;
+    one(&doc, "tr[data-alarm-id] button[data-action=\"ack\"]");
+    one(&doc, "tr[data-alarm-id] button[data-action=\"shelve\"]");
+    gw.stop().await;
+}

@@ -136,6 +136,7 @@ pub(crate) struct Msgs {
     pub(crate) sound: &'static str,
     pub(crate) new_alarm: &'static str,
     pub(crate) language: &'static str,
+    pub(crate) logout: &'static str,
     // Overview.
     pub(crate) devices: &'static str,
     pub(crate) all: &'static str,
@@ -211,6 +212,7 @@ pub(crate) static EN: Msgs = Msgs {
     sound: "Sound",
     new_alarm: "New alarm",
     language: "Language",
+    logout: "Log out",
     devices: "Devices",
     all: "All",
     filter_placeholder: "Filter by name, address, kind, state…",
@@ -283,6 +285,7 @@ pub(crate) static ZH_CN: Msgs = Msgs {
     sound: "声音",
     new_alarm: "新报警",
     language: "语言",
+    logout: "退出登录",
     devices: "设备",
     all: "全部",
     filter_placeholder: "按名称、地址、类型、状态筛选…",

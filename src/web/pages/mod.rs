@@ -8,14 +8,16 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequestParts, OriginalUri};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
 
+use super::auth::{CurrentUser, auth_enabled};
 use super::{AppState, WebError};
+use crate::config::Role;
 
 mod alarms;
 mod assets;
@@ -116,13 +118,20 @@ impl FromRequestParts<AppState> for PageCtx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or("");
+        let query = parts.uri.query().unwrap_or("").to_owned();
         let query_lang = query
             .split('&')
             .filter_map(|kv| kv.split_once('='))
             .find(|(k, _)| *k == "lang")
             .map(|(_, v)| v.to_owned());
         let choice = i18n::choose(query_lang.as_deref(), &parts.headers);
+        let user =
+            <CurrentUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .unwrap_or_default();
+        // Open gateway: everyone may act. With auth: operators and admins only.
+        let can_write =
+            !auth_enabled(state) || user.as_ref().is_some_and(|u| u.role >= Role::Operator);
         // Below a nested router `uri` lost the base path; the original keeps it.
         let full = parts
             .extensions
@@ -148,9 +157,9 @@ impl FromRequestParts<AppState> for PageCtx {
             t: choice.lang.msgs(),
             remember_lang: choice.remember,
             here,
-            can_write: true,
-            csrf: String::new(),
-            user: None,
+            can_write,
+            csrf: user.as_ref().map(|u| u.csrf.clone()).unwrap_or_default(),
+            user: user.map(|u| u.name),
             asset_version: assets::VERSION.as_str(),
         })
     }
