@@ -21,8 +21,8 @@ use crate::store::{self, Store, writer::WriterSettings};
 use crate::web::{self, AppState};
 
 /// The listen rule of an open gateway (see [`Gateway::start`]); logs whether auth is on.
-fn check_listen(config: &Config, own_listener: bool) -> anyhow::Result<()> {
-    let listen = config.gateway.listen;
+/// `bound` is the address of a listener the caller bound itself.
+fn check_listen(config: &Config, bound: Option<SocketAddr>) -> anyhow::Result<()> {
     let auth = &config.auth;
     if auth.enabled() {
         info!(
@@ -33,13 +33,12 @@ fn check_listen(config: &Config, own_listener: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    if own_listener || listen.ip().is_loopback() {
-        info!(
-            "authentication is off (no [auth] users or tokens): everything is open, on loopback only"
-        );
+    let listen = bound.unwrap_or(config.gateway.listen);
+    if listen.ip().is_loopback() {
+        info!(%listen, "authentication is off (no [auth] users or tokens): everything is open, on loopback only");
         return Ok(());
     }
-    if auth.insecure_no_auth {
+    if auth.insecure_no_auth || bound.is_some() {
         warn!(%listen, "authentication is off and the gateway listens beyond loopback (--insecure-no-auth): anyone who reaches it can acknowledge and shelve alarms");
         return Ok(());
     }
@@ -83,7 +82,7 @@ impl Gateway {
     /// `gateway.listen` unless `auth.insecure_no_auth` is set (`--insecure-no-auth`); a caller
     /// that passes its own listener has made that choice itself.
     pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
-        check_listen(&config, listener.is_some())?;
+        check_listen(&config, listener.as_ref().and_then(|l| l.local_addr().ok()))?;
         let store = Store::open(&config.gateway.database).await?;
         let metrics = Metrics::new();
         let mut hub = HubBuilder::new(metrics.clone());

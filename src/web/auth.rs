@@ -674,7 +674,12 @@ async fn login(
         }
         _ => {
             state.auth.limiter.failed(&keys);
-            tracing::info!(user = %username, "failed login");
+            // The name of an unknown user is not logged: it may be a password typed into
+            // the wrong field.
+            match &user {
+                Some(u) => tracing::info!(user = %u.name, "failed login: wrong password"),
+                None => tracing::info!("failed login: unknown user name"),
+            }
             let msg = if zh {
                 "用户名或密码错误。"
             } else {
