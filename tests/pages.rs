@@ -475,3 +475,57 @@ async fn viewers_see_no_write_buttons_and_operators_do() {
     one(&doc, "tr[data-alarm-id] button[data-action=\"shelve\"]");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_renders_a_thousand_devices_with_their_counts() {
+    let mut text = String::new();
+    for i in 0..1000 {
+        // Configured but not polled: the page reads the live view only.
+        text.push_str(&format!(
+            "[[devices]]\nname = \"dev-{i:04}\"\nkind = \"modbus\"\naddress = \"tcp://127.0.0.1:1\"\nenabled = false\n\n"
+        ));
+    }
+    let gw = TestGateway::start(&text).await;
+    let started = std::time::Instant::now();
+    let (status, _, doc) = page(&gw, "/", &[]).await;
+    eprintln!("overview with 1000 devices: {:?}", started.elapsed());
+    assert_eq!(status, 200);
+    assert_eq!(doc.select(&sel("tr[data-device]")).count(), 1000);
+    assert_eq!(text_of(&doc, "#counts [data-count=\"unknown\"] b"), "1000");
+    one(&doc, "[data-device=\"dev-0999\"][data-state=\"unknown\"]");
+    gw.stop().await;
+}
+
+fn text_of(doc: &Html, css: &str) -> String {
+    text(one(doc, css))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s7_diagnostic_event_is_shown_in_the_chosen_language_with_its_remedy() {
+    let sim = cpu().await;
+    let gw = TestGateway::start(&s7_config(&sim, "")).await;
+    wait_for("cpu online", LIMIT, || async {
+        (gw.device("cpu").health.state == plcdiag::model::HealthState::Online).then_some(())
+    })
+    .await;
+    // Module fault (entering state), a catalogued event.
+    sim.push_event(0x3942, 0x53, 0x0004, 0);
+    let zh = plcdiag_s7::catalog::describe(0x3942, plcdiag_s7::catalog::Lang::ZhCn);
+    let en = plcdiag_s7::catalog::describe(0x3942, plcdiag_s7::catalog::Lang::En);
+    wait_for("the event on the Chinese overview", LIMIT, || async {
+        let (_, _, doc) = page(&gw, "/", &[("Accept-Language", "zh-CN")]).await;
+        let diag = doc
+            .select(&sel("[data-device=\"cpu\"] .diag-text"))
+            .next()
+            .map(text)?;
+        (diag == zh.text).then_some(())
+    })
+    .await;
+    let (_, _, doc) = page(&gw, "/", &[("Accept-Language", "zh-CN")]).await;
+    if let Some(remedy) = zh.remedy {
+        assert!(text_of(&doc, "[data-device=\"cpu\"] .remedy").contains(remedy));
+    }
+    let (_, _, doc) = page(&gw, "/", &[("Accept-Language", "en")]).await;
+    assert!(text_of(&doc, "[data-device=\"cpu\"] .diag-text").starts_with(&*en.text));
+    gw.stop().await;
+}

@@ -133,3 +133,71 @@ fn alarm_event(notice: &crate::rules::Notice) -> Event {
         .id(notice.journal_id.to_string())
         .data(data)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::rules::{AlarmState, Notice, Priority, Transition};
+
+    fn notice(id: i64) -> Arc<Notice> {
+        let now = Utc::now();
+        Arc::new(Notice {
+            journal_id: id,
+            alarm_id: id,
+            rule: "r".into(),
+            device: "d".into(),
+            driver: "s7".into(),
+            priority: Priority::High,
+            transition: Transition::Raised,
+            state: AlarmState::Unacknowledged,
+            active: true,
+            acked: false,
+            at: now,
+            raised_at: now,
+            cleared_at: None,
+            message: "m".into(),
+            values: serde_json::Value::Null,
+            user: None,
+            note: None,
+            shelved_until: None,
+        })
+    }
+
+    fn feed(rx: broadcast::Receiver<Arc<Notice>>) -> Feed {
+        Feed {
+            live: Live::new(&[], Utc::now()),
+            lang: Lang::En,
+            alarms: Some(rx),
+            sent: HashMap::new(),
+            tick: tokio::time::interval(POLL),
+            ticks: 0,
+            first: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_browser_that_fell_behind_the_alarm_broadcast_is_told_to_reload() {
+        let (tx, rx) = broadcast::channel(2);
+        let mut f = feed(rx);
+        for id in 1..=5 {
+            let _ = tx.send(notice(id));
+        }
+        let events = f.next().await;
+        assert_eq!(events.len(), 1);
+        // The lag is reported before anything else; then the newest notices follow.
+        assert!(format!("{:?}", events[0]).contains("reload"), "{events:?}");
+        let next = f.next().await;
+        assert!(format!("{:?}", next[0]).contains("alarm"), "{next:?}");
+    }
+
+    #[tokio::test]
+    async fn without_the_engine_the_feed_still_sends_device_snapshots() {
+        let (tx, rx) = broadcast::channel(2);
+        drop(tx);
+        let mut f = feed(rx);
+        let events = f.next().await;
+        assert!(format!("{:?}", events[0]).contains("devices"), "{events:?}");
+    }
+}

@@ -5,6 +5,19 @@
 //! Every page struct carries a [`PageCtx`] as `ctx`: the base path that starts every link and
 //! asset URL, the language and its messages, and who is looking. Page templates extend
 //! `base.html`, which reads only `ctx`.
+//!
+//! Routes: `/` overview, `/alarms`, `/events` (SSE), `/static/{file}`, the device page
+//! (`device.rs`), and an HTML 404 for any other page address.
+//!
+//! DOM contract (browser tests rely on it; `tests/pages.rs` pins it):
+//! - overview rows `[data-device="NAME"]` with `data-state` one of `online`, `offline`,
+//!   `demoted`, `unknown`, `stop`, `cclink_fault` (STOP and a CC-Link fault win over online);
+//!   counts `#counts [data-count="STATE"]`; the filter `#device-filter`;
+//! - `#live-status` with `data-live="connected"` or `"lost"`; the sound toggle `#alarm-sound`;
+//!   the language links `a[data-lang="en"]`, `a[data-lang="zh-CN"]`;
+//! - alarm rows `[data-alarm-id="ID"]` with `data-state` (ISA state) and `data-priority`; in the
+//!   row `button[data-action="ack"]`, `button[data-action="shelve"]`, `input[name="note"]`,
+//!   `select[name="duration"]` (write buttons only for those who may write).
 
 use askama::Template;
 use axum::Router;
