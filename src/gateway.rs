@@ -98,6 +98,14 @@ impl Gateway {
         let writer = tokio::spawn(writer.run(store_rx, metrics.clone(), settings));
         let follower = tokio::spawn(live::follow(live.clone(), metrics.clone(), live_rx));
 
+        let names: Vec<&str> = config.receivers.iter().map(|r| &*r.name).collect();
+        match store.outbox_dead_unknown(&names, Utc::now()).await? {
+            0 => {}
+            n => warn!(
+                rows = n,
+                "dead-lettered notifications of receivers no longer in the config"
+            ),
+        }
         // Notifications first, so the engine's first commit can wake them.
         let notifier = notify::spawn(
             store.clone(),
@@ -108,7 +116,7 @@ impl Gateway {
         let (alarms_live, _) = tokio::sync::broadcast::channel(256);
         let (engine_handle, rules) = match rules_rx {
             Some(rx) => {
-                let clock = Clock::start();
+                let clock = Clock::system();
                 let engine = rules_engine::prepare(&config, &store, &clock)
                     .await?
                     .with_metrics(metrics.clone())

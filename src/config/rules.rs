@@ -164,6 +164,31 @@ impl Checker<'_> {
             None => 0.0,
         };
         let schedule = self.schedule(r, name);
+        // Bounded so that no `now + duration` can overflow the calendar.
+        for (key, value, d) in [
+            ("on_delay", &r.on_delay, settings.on_delay),
+            ("off_delay", &r.off_delay, settings.off_delay),
+            (
+                "re_alarm",
+                &r.re_alarm,
+                settings.re_alarm.unwrap_or_default(),
+            ),
+            ("max_shelve", &r.max_shelve, settings.max_shelve),
+        ] {
+            if d > MAX_RULE_DURATION {
+                self.error(
+                    value.as_ref().map(Spanned::span),
+                    format!("rule `{name}`: {key} may be at most 366 days"),
+                );
+            }
+        }
+        if r.utc_offset.is_some() && r.schedule.is_empty() {
+            let span = r.utc_offset.as_ref().map(Spanned::span);
+            self.warn(
+                span,
+                format!("rule `{name}`: utc_offset has no effect without [[rules.schedule]]"),
+            );
+        }
 
         let kind = r
             .kind
@@ -188,6 +213,14 @@ impl Checker<'_> {
                         break;
                     };
                     let within = self.duration(&r.within, &key("within"), Duration::ZERO);
+                    if within.is_zero() || within > MAX_RULE_DURATION {
+                        let span = r.within.as_ref().map(Spanned::span);
+                        self.error(
+                            span,
+                            format!("rule `{name}`: within must be longer than zero and at most 366 days"),
+                        );
+                        break;
+                    }
                     let t = self.compile(trigger, name, "trigger", device);
                     let e = self.compile(expect, name, "expect", device);
                     t.zip(e).map(|(t, e)| Check::reaction(t, e, within))
@@ -493,6 +526,9 @@ impl Checker<'_> {
         }
     }
 }
+
+/// The longest delay, re-alarm, shelving or reaction time a rule may set.
+const MAX_RULE_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
 const TRANSITIONS: [Transition; 10] = [
     Transition::Raised,

@@ -709,3 +709,34 @@ fn base_paths_are_normalized_and_checked() {
     let p = errors("[gateway]\nbase_path = \"ui\"\n");
     assert!(p[0].message.contains("must start with `/`"), "{p:?}");
 }
+
+#[test]
+fn rule_times_are_bounded_and_a_reaction_needs_time_to_react() {
+    let text = format!(
+        "{RULES_BASE}{}",
+        r#"
+[[rules]]
+name = "forever"
+device = "boiler"
+when = "temperature > 1"
+max_shelve = "400d"
+
+[[rules]]
+name = "instant"
+device = "boiler"
+kind = "reaction"
+trigger = "pump_running"
+expect = "temperature > 1"
+within = "0s"
+"#
+    );
+    let p = errors(&text);
+    assert!(
+        p.iter().any(|p| p.message.contains("max_shelve may be at most 366 days")),
+        "{p:#?}"
+    );
+    assert!(
+        p.iter().any(|p| p.message.contains("within must be longer than zero")),
+        "{p:#?}"
+    );
+}
