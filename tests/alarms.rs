@@ -17,8 +17,32 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 /// The open alarm of `rule`, once it is in `state`.
 async fn alarm_in_state(gw: &TestGateway, rule: &str, state: &str) -> Value {
+    alarm_in_state_as(gw, rule, state, None).await
+}
+
+/// GET `path` with an optional bearer token.
+async fn get_as(gw: &TestGateway, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = gw.http.get(format!("{}{path}", gw.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// [`alarm_in_state`] reading with a bearer token.
+async fn alarm_in_state_as(
+    gw: &TestGateway,
+    rule: &str,
+    state: &str,
+    token: Option<&str>,
+) -> Value {
     wait_for(&format!("alarm {rule} {state}"), LIMIT, || async {
-        let (_, body) = gw.get_json("/api/alarms").await;
+        let (_, body) = get_as(gw, "/api/alarms", token).await;
         body["alarms"]
             .as_array()?
             .iter()
@@ -295,7 +319,8 @@ token = "viewer-token-0123456789"
 role = "viewer"
 "#;
     let gw = TestGateway::start(&modbus_rules(&sim, auth)).await;
-    let alarm = alarm_in_state(&gw, "level_high", "unacknowledged").await;
+    let viewer = Some("viewer-token-0123456789");
+    let alarm = alarm_in_state_as(&gw, "level_high", "unacknowledged", viewer).await;
     assert_eq!(alarm["message"], "level 200 over 150");
     let path = format!("/api/alarms/{}/ack", id(&alarm));
 
@@ -305,8 +330,10 @@ role = "viewer"
     assert_eq!(status, 401);
     let (status, body) = post(&gw, &path, Some("viewer-token-0123456789"), json!({})).await;
     assert_eq!(status, 403, "{body}");
-    // Reads stay open to everyone who can reach the API.
+    // Reads need a token too once auth is configured; a viewer may read.
     let (status, _) = gw.get_json("/api/alarms/history").await;
+    assert_eq!(status, 401);
+    let (status, _) = get_as(&gw, "/api/alarms/history", viewer).await;
     assert_eq!(status, 200);
 
     let (status, body) = post(
