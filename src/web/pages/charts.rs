@@ -280,6 +280,23 @@ pub(crate) fn line_chart(
             r##"<polyline class="min" points="{}" fill="none" stroke="#1565c0" stroke-width="1" stroke-dasharray="4 2"/>"##,
             pts(&|b| b.min)
         );
+        // Which line is which, without relying on colour.
+        let lx = LEFT + plot_w - 120.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#0d47a1" stroke-width="1.5"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#000000">max</text><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#1565c0" stroke-width="1" stroke-dasharray="4 2"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#000000">min</text>"##,
+            LINE_HEIGHT - 8.0,
+            lx + 16.0,
+            LINE_HEIGHT - 8.0,
+            lx + 20.0,
+            LINE_HEIGHT - 4.0,
+            lx + 55.0,
+            LINE_HEIGHT - 8.0,
+            lx + 71.0,
+            LINE_HEIGHT - 8.0,
+            lx + 75.0,
+            LINE_HEIGHT - 4.0,
+        );
     }
     let _ = write!(
         svg,
@@ -322,7 +339,8 @@ fn no_data_text(svg: &mut String, text: &str, height: f64) {
 
 /// Ticks at the start, middle and end of the window, in UTC.
 fn time_axis(svg: &mut String, window: Window, y: f64, plot_w: f64) {
-    let long = window.span() > 2.0 * 86_400_000.0;
+    // Short windows show the time only; longer ones the date too.
+    let long = window.span() > 6.0 * 3_600_000.0;
     for (i, t) in [
         window.from_ms,
         window.from_ms + (window.to_ms - window.from_ms) / 2,
