@@ -13,30 +13,27 @@
 //!   exempt: a browser never adds that header on its own.
 //! - For pages: [`CurrentUser`] (as `Option<CurrentUser>`: `None` when nobody is logged in or
 //!   auth is off) and [`auth_enabled`]. For writes: [`Caller`], whose name the journal records.
-
-use std::net::SocketAddr;
-use std::sync::OnceLock;
+//!
+//! The login form, `POST /login`, `POST /logout`, the session store and the login rate limit
+//! are in `session`.
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{FromRequestParts, OptionalFromRequestParts, Query, Request, State};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
+use axum::http::Method;
 use axum::http::header::{self, AUTHORIZATION, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
-use axum::http::{Extensions, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
-use super::session::{LoginLimiter, SessionInfo, Sessions, random_token};
+pub use super::session::hash_password;
+use super::session::{self as login, LoginLimiter, SessionInfo, Sessions};
 use super::{AppState, WebError};
 use crate::config::{AuthConfig, Role};
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "plcdiag_session";
-/// The cookie that carries the login form's CSRF token (double submit: no session yet).
-const LOGIN_CSRF_COOKIE: &str = "plcdiag_login";
 /// The header with the session's CSRF token, for `fetch()`.
 pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 /// Largest form body the guard reads to find the `csrf` field.
@@ -46,8 +43,8 @@ const MAX_FORM: usize = 64 * 1024;
 pub struct AuthState {
     /// `[auth]` as configured.
     pub config: AuthConfig,
-    sessions: Sessions,
-    limiter: LoginLimiter,
+    pub(super) sessions: Sessions,
+    pub(super) limiter: LoginLimiter,
 }
 
 impl AuthState {
@@ -76,8 +73,8 @@ pub(crate) fn auth_enabled(state: &AppState) -> bool {
 /// The login and logout routes.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
+        .route("/login", get(login::page).post(login::login))
+        .route("/logout", post(login::logout))
         .route("/api/session", get(session))
 }
 
@@ -148,7 +145,7 @@ fn identify(headers: &HeaderMap, state: &AppState) -> Identity {
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -225,7 +222,7 @@ fn forbidden(role: Role) -> Response {
 
 /// Checks the CSRF token of a write made with a session: the header, or the `csrf` field of a
 /// form body (which is read and put back for the handler).
-async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
+pub(super) async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
     let refused = || {
         WebError::Forbidden(
             "missing or wrong CSRF token: send the page's `csrf` form field or an X-CSRF-Token header"
@@ -373,7 +370,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -391,351 +388,6 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Where a login may send the browser: a path under the base path on this site, never
-/// another host (`//evil`, `/\evil`, `https://…`); anything else goes to the start page.
-fn safe_next(next: Option<&str>, base: &str) -> String {
-    let home = format!("{base}/");
-    let Some(n) = next else { return home };
-    let ok = n.starts_with('/')
-        && !n.starts_with("//")
-        && !n.contains('\\')
-        && !n.chars().any(char::is_control)
-        && (base.is_empty()
-            || n == base
-            || n.strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?')));
-    if ok { n.to_owned() } else { home }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// Whether the browser reached us over HTTPS: only a trusted proxy can say so, since the
-/// gateway itself serves plain HTTP.
-fn https(headers: &HeaderMap, config: &AuthConfig) -> bool {
-    config.trust_proxy
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
-}
-
-/// A `Set-Cookie` value with the flags every plcdiag cookie gets.
-fn set_cookie(
-    name: &str,
-    value: &str,
-    state: &AppState,
-    secure: bool,
-    max_age: Option<u64>,
-) -> HeaderValue {
-    let path = if state.base_path.is_empty() {
-        "/"
-    } else {
-        &state.base_path
-    };
-    let mut c = format!("{name}={value}; HttpOnly; SameSite=Strict; Path={path}");
-    if let Some(s) = max_age {
-        c.push_str(&format!("; Max-Age={s}"));
-    }
-    if secure {
-        c.push_str("; Secure");
-    }
-    // Names, ids and paths are ASCII without control characters.
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// The client's address for the rate limit: the connection's, or with `trust_proxy` the first
-/// address of `X-Forwarded-For`.
-fn client_ip(headers: &HeaderMap, extensions: &Extensions, config: &AuthConfig) -> String {
-    if config.trust_proxy
-        && let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    {
-        return ip.to_owned();
-    }
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
-}
-
-/// English or Simplified Chinese, from `Accept-Language`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    En,
-    Zh,
-}
-
-fn lang(headers: &HeaderMap) -> Lang {
-    let zh = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .is_some_and(|first| first.trim().to_ascii_lowercase().starts_with("zh"));
-    if zh { Lang::Zh } else { Lang::En }
-}
-
-#[derive(Deserialize)]
-pub(super) struct LoginQuery {
-    next: Option<String>,
-}
-
-/// `GET /login`: the login form.
-async fn login_page(
-    State(state): State<AppState>,
-    user: Option<CurrentUser>,
-    Query(q): Query<LoginQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let next = safe_next(q.next.as_deref(), &state.base_path);
-    if user.is_some() {
-        // Already logged in (a bookmark, the back button): straight on.
-        return Redirect::to(&next).into_response();
-    }
-    login_form(&state, &headers, &next, None, StatusCode::OK)
-}
-
-/// The form, with a fresh login CSRF token in the page and in a cookie.
-fn login_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    next: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let l = lang(headers);
-    let t = |en: &'static str, zh: &'static str| if l == Lang::Zh { zh } else { en };
-    let csrf = random_token();
-    let base = escape(&state.base_path);
-    let error = error.map_or_else(String::new, |e| {
-        format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
-    });
-    let off = if auth_enabled(state) {
-        ""
-    } else {
-        t(
-            "<p>Authentication is not configured: everything is open.</p>",
-            "<p>未配置身份验证：所有功能均可直接使用。</p>",
-        )
-    };
-    let body = format!(
-        r#"<!doctype html>
-<html lang="{html_lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · plcdiag</title>
-<link rel="stylesheet" href="{base}/static/plcdiag.css">
-</head>
-<body class="login">
-<main>
-<h1>plcdiag</h1>
-{off}{error}
-<form method="post" action="{base}/login">
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="next" value="{next}">
-<p><label for="username">{user}</label><br>
-<input id="username" name="username" autocomplete="username" required autofocus></p>
-<p><label for="password">{pass}</label><br>
-<input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<p><button type="submit">{submit}</button></p>
-</form>
-</main>
-</body>
-</html>
-"#,
-        html_lang = t("en", "zh-CN"),
-        title = t("Log in", "登录"),
-        user = t("User name", "用户名"),
-        pass = t("Password", "密码"),
-        submit = t("Log in", "登录"),
-        next = escape(next),
-    );
-    let cookie = set_cookie(
-        LOGIN_CSRF_COOKIE,
-        &csrf,
-        state,
-        https(headers, &state.auth.config),
-        Some(3600),
-    );
-    (
-        status,
-        [
-            (header::SET_COOKIE, cookie),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        Html(body),
-    )
-        .into_response()
-}
-
-#[derive(Deserialize)]
-pub(super) struct LoginForm {
-    username: String,
-    password: String,
-    csrf: String,
-    next: Option<String>,
-}
-
-/// `POST /login`: checks the password; 303 to `next` with a session cookie, or the form again
-/// with 401 (wrong name or password, one message for both), 403 (bad form token) or 429 (too
-/// many failures; `Retry-After`).
-async fn login(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    form: Result<axum::Form<LoginForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(axum::Form(form)) = form else {
-        return WebError::BadRequest("the login form is incomplete".into()).into_response();
-    };
-    let next = safe_next(form.next.as_deref(), &state.base_path);
-    let zh = lang(&headers) == Lang::Zh;
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !constant_time_eq(form.csrf.as_bytes(), expected.as_bytes()) {
-        let msg = if zh {
-            "表单已过期，请重新登录。"
-        } else {
-            "The form has expired; please try again."
-        };
-        return login_form(&state, &headers, &next, Some(msg), StatusCode::FORBIDDEN);
-    }
-    let username = form.username.trim().to_owned();
-    let keys = [
-        format!("user:{username}"),
-        format!(
-            "ip:{}",
-            client_ip(&headers, &extensions, &state.auth.config)
-        ),
-    ];
-    if let Some(wait) = state.auth.limiter.blocked(&keys) {
-        let secs = wait.as_secs().max(1);
-        let msg = if zh {
-            "登录失败次数过多，请稍后再试。"
-        } else {
-            "Too many failed logins; please wait a minute."
-        };
-        let mut r = login_form(
-            &state,
-            &headers,
-            &next,
-            Some(msg),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return r;
-    }
-    let user = state
-        .auth
-        .config
-        .users
-        .iter()
-        .find(|u| u.name == username)
-        .cloned();
-    let hash = user.as_ref().map_or_else(
-        || dummy_hash().to_owned(),
-        |u| u.password_hash.expose().to_owned(),
-    );
-    let password = form.password;
-    // argon2 takes tens of milliseconds of CPU: off the async workers. An unknown user is
-    // checked against a dummy hash, so the time does not tell which names exist.
-    let verified = tokio::task::spawn_blocking(move || verify(&password, &hash))
-        .await
-        .unwrap_or(false);
-    match user {
-        Some(u) if verified => {
-            state.auth.limiter.succeeded(&keys[0]);
-            let (id, _) = state.auth.sessions.create(&u.name, u.role);
-            tracing::info!(user = %u.name, role = u.role.as_str(), "login");
-            let secure = https(&headers, &state.auth.config);
-            let mut r = Redirect::to(&next).into_response();
-            let h = r.headers_mut();
-            h.append(
-                header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, &id, &state, secure, None),
-            );
-            h.append(
-                header::SET_COOKIE,
-                set_cookie(LOGIN_CSRF_COOKIE, "", &state, secure, Some(0)),
-            );
-            r
-        }
-        _ => {
-            state.auth.limiter.failed(&keys);
-            // The name of an unknown user is not logged: it may be a password typed into
-            // the wrong field.
-            match &user {
-                Some(u) => tracing::info!(user = %u.name, "failed login: wrong password"),
-                None => tracing::info!("failed login: unknown user name"),
-            }
-            let msg = if zh {
-                "用户名或密码错误。"
-            } else {
-                "Wrong user name or password."
-            };
-            login_form(&state, &headers, &next, Some(msg), StatusCode::UNAUTHORIZED)
-        }
-    }
-}
-
-/// Whether `password` matches the PHC string `hash`.
-pub(crate) fn verify(password: &str, hash: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash).is_ok_and(|h| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
-/// An argon2id PHC string of `password` with a fresh salt and the crate's default cost
-/// (19 MiB, 2 passes), as `plcdiag passwd` prints it.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    Ok(argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
-}
-
-/// The hash an unknown user name is checked against.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
-}
-
-/// `POST /logout`: ends the session (its CSRF token is required, so another site cannot log
-/// people out) and goes to the login page.
-async fn logout(State(state): State<AppState>, request: Request) -> Response {
-    let headers = request.headers().clone();
-    let secure = https(&headers, &state.auth.config);
-    if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && let Some(s) = state.auth.sessions.get(id)
-    {
-        if let Err(r) = check_csrf(request, &s.csrf).await {
-            return r;
-        }
-        state.auth.sessions.remove(id);
-        tracing::info!(user = %s.name, "logout");
-    }
-    let mut r = Redirect::to(&format!("{}/login", state.base_path)).into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, "", &state, secure, Some(0)),
-    );
-    r
 }
 
 #[cfg(test)]
@@ -758,29 +410,6 @@ mod tests {
         assert_eq!(Caller::Open.user(Some(" ann ")), "ann");
         assert_eq!(Caller::Open.user(None), "anonymous");
         assert_eq!(Caller::Open.user(Some("")), "anonymous");
-    }
-
-    #[test]
-    fn a_login_only_redirects_to_paths_of_this_site_under_the_base_path() {
-        assert_eq!(safe_next(Some("/alarms?x=1"), ""), "/alarms?x=1");
-        assert_eq!(safe_next(Some("//evil.example/"), ""), "/");
-        assert_eq!(safe_next(Some("/\\evil.example"), ""), "/");
-        assert_eq!(safe_next(Some("https://evil.example/"), ""), "/");
-        assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x"), ""), "/");
-        assert_eq!(safe_next(None, "/plc"), "/plc/");
-        assert_eq!(safe_next(Some("/plc/alarms"), "/plc"), "/plc/alarms");
-        assert_eq!(safe_next(Some("/plc"), "/plc"), "/plc");
-        assert_eq!(safe_next(Some("/plcx/"), "/plc"), "/plc/");
-        assert_eq!(safe_next(Some("/other"), "/plc"), "/plc/");
-    }
-
-    #[test]
-    fn a_hash_verifies_its_password_only() {
-        let h = hash_password("correct horse").unwrap_or_default();
-        assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(verify("correct horse", &h));
-        assert!(!verify("correct horsf", &h));
-        assert!(!verify("x", "not a hash"));
     }
 
     #[test]
