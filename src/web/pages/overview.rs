@@ -225,11 +225,46 @@ fn diagnostic_text(d: &DeviceView, lang: Lang) -> (Option<String>, Option<String
                     Some(format!("{}（{text}）", e.text)),
                     pick("remedy").or(remedy_en),
                 ),
-                _ => (Some(e.text.clone()), remedy_en),
+                (Some(_), None) => (Some(e.text.clone()), remedy_en),
+                (None, _) => melsec_cpu_error(e, lang).unwrap_or((Some(e.text.clone()), remedy_en)),
             }
         }
         _ => (Some(e.text.clone()), remedy_en),
     }
+}
+
+/// A MELSEC CPU error (event ID = SD0 code) in `lang`. The view does not carry the CPU series,
+/// so the series is the one whose table wrote the recorded English text; nothing is shown
+/// translated when that is ambiguous.
+fn melsec_cpu_error(
+    e: &crate::model::DiagEvent,
+    lang: Lang,
+) -> Option<(Option<String>, Option<String>)> {
+    use plcdiag_melsec::Series;
+    use plcdiag_melsec::errors::{Lang as MLang, describe};
+    let mlang = match lang {
+        Lang::En => MLang::En,
+        Lang::ZhCn => MLang::ZhCn,
+    };
+    let (recorded, cleared) = match e.text.strip_prefix("cleared: ") {
+        Some(rest) => (rest, true),
+        None => (e.text.as_str(), false),
+    };
+    let mut found: Vec<(String, String)> = [Series::Q, Series::IqR]
+        .into_iter()
+        .filter(|s| describe(e.event_id, *s, MLang::En).text == recorded)
+        .map(|s| {
+            let t = describe(e.event_id, s, mlang);
+            (t.text.into_owned(), t.remedy.into_owned())
+        })
+        .collect();
+    found.dedup();
+    let [(text, remedy)] = <[(String, String); 1]>::try_from(found).ok()?;
+    Some(if cleared {
+        (Some(format!("已清除：{text}")), None)
+    } else {
+        (Some(text), Some(remedy).filter(|r| !r.is_empty()))
+    })
 }
 
 /// A row with its open-alarm count, for the template.
@@ -298,4 +333,48 @@ pub(super) async fn page(State(state): State<AppState>, ctx: PageCtx) -> Respons
         ctx: ctx.clone(),
     };
     ctx.render(StatusCode::OK, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plcdiag_melsec::Series;
+    use plcdiag_melsec::errors::{Lang as MLang, describe};
+
+    fn cpu_error(code: u16, text: String) -> crate::model::DiagEvent {
+        crate::model::DiagEvent {
+            device_time: None,
+            gateway_time: Utc::now(),
+            event_id: code,
+            class: 1,
+            entering: Some(true),
+            text,
+            details: serde_json::json!({}),
+            raw: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_melsec_cpu_error_is_translated_with_the_table_that_wrote_it() {
+        let code = 1000;
+        let q = describe(code, Series::Q, MLang::En);
+        let r = describe(code, Series::IqR, MLang::En);
+        assert_ne!(q.text, r.text, "pick a code whose texts differ by series");
+        let e = cpu_error(code, q.text.into_owned());
+        let (text, _) = melsec_cpu_error(&e, Lang::ZhCn).unwrap_or_default();
+        assert_eq!(
+            text.as_deref(),
+            Some(&*describe(code, Series::Q, MLang::ZhCn).text)
+        );
+        let e = cpu_error(code, format!("cleared: {}", r.text));
+        let (text, remedy) = melsec_cpu_error(&e, Lang::ZhCn).unwrap_or_default();
+        let zh = describe(code, Series::IqR, MLang::ZhCn).text;
+        assert_eq!(text, Some(format!("已清除：{zh}")));
+        assert_eq!(remedy, None);
+        // A text no table wrote stays as recorded.
+        assert_eq!(
+            melsec_cpu_error(&cpu_error(code, "?".into()), Lang::ZhCn),
+            None
+        );
+    }
 }
