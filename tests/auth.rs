@@ -679,3 +679,37 @@ async fn an_open_gateway_refuses_a_non_loopback_address_without_insecure_no_auth
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-no-auth"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_the_session_csrf_token_that_writes_and_logout_accept() {
+    let gw = TestGateway::start(&auth_config("")).await;
+    let b = Browser::new(&gw, "");
+    let s = b.login("otto", "otto-pw").await;
+    let html = client()
+        .get(format!("{}/alarms", gw.base))
+        .header("cookie", format!("plcdiag_session={}", s.id))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let doc = scraper::Html::parse_document(&html);
+    let meta =
+        scraper::Selector::parse(r#"meta[name="csrf-token"]"#).unwrap_or_else(|e| panic!("{e}"));
+    let token = doc
+        .select(&meta)
+        .next()
+        .and_then(|m| m.value().attr("content"))
+        .unwrap_or_default();
+    assert_eq!(token, s.csrf, "the page's token is the session's");
+    let logout = scraper::Selector::parse(r#"form[action="/logout"] input[name="csrf"]"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let field = doc
+        .select(&logout)
+        .next()
+        .and_then(|m| m.value().attr("value"))
+        .unwrap_or_default();
+    assert_eq!(field, s.csrf, "the logout form posts the token");
+    gw.stop().await;
+}
