@@ -35,6 +35,10 @@
       if (sound.checked) { ensureAudio(); beep("low"); }
     });
   }
+  // Browsers start audio only after a gesture: the first click on the page unlocks it.
+  document.addEventListener("click", function () {
+    if (sound && sound.checked) ensureAudio();
+  }, { once: true });
   function ensureAudio() {
     var Ctx = window.AudioContext || window.webkitAudioContext;
     if (!audio && Ctx) audio = new Ctx();
