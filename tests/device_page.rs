@@ -283,6 +283,43 @@ async fn a_melsec_page_shows_the_station_map_with_a_dropped_and_a_joined_station
         title.contains("原因") && title.contains("处理措施"),
         "{title}"
     );
+    let doc = page_with(
+        &gw,
+        "/devices/plc",
+        r#"svg#station-timeline rect.span[data-state="DOWN 5"]"#,
+    )
+    .await;
+    assert_eq!(
+        select(
+            &doc,
+            "section.station-map .station-causes [data-station=\"5\"]"
+        )
+        .len(),
+        1
+    );
+
+    // A CPU error shows with its code, in the history, and in Chinese from the error table.
+    sim.set_cpu_error(Some(5000));
+    let doc = page_with(&gw, "/devices/plc", r#"#cpu-error[data-code="5000"]"#).await;
+    assert!(
+        !select(
+            &doc,
+            r#"table#cpu-errors tr[data-code="5000"][data-entering="true"]"#
+        )
+        .is_empty()
+    );
+    let zh = plcdiag_melsec::errors::describe(
+        5000,
+        plcdiag_melsec::Series::Q,
+        plcdiag_melsec::errors::Lang::ZhCn,
+    )
+    .text;
+    let (_, doc) = get_page(&gw, "/devices/plc?lang=zh-CN", None).await;
+    let error = select(&doc, "#cpu-error")
+        .iter()
+        .map(text)
+        .collect::<String>();
+    assert!(error.contains(&*zh), "{error} should contain {zh}");
     gw.stop().await;
 }
 
