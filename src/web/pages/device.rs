@@ -10,6 +10,15 @@
 //! seven days, downsampled to [`charts::MAX_POINTS`] buckets; at most [`DIAG_ROWS`] diagnostic
 //! rows), so a year of history does not slow it down. Texts from the device catalogues are
 //! looked up in the page language by event ID or error code.
+//!
+//! DOM contract (browser tests rely on it): `#cpu-mode[data-mode]`, `svg#mode-timeline`,
+//! `table#tags tr[data-tag][data-quality=good|stale|bad]`; S7: `table#diag-buffer` rows
+//! `tr[data-event-id="0x3942"][data-entering=true|false][data-class]`, `select#diag-class`,
+//! `#modules [data-slot][data-state=ok|fault]`, `svg#cycle-trend`; MELSEC: `#cpu-error[data-code]`,
+//! `table#cpu-errors`, per network `section.station-map[data-network]` with one
+//! `[data-station][data-occupies][data-state=ok|down|reserved|error|unknown][title]` element
+//! per station (occupied numbers joined), `svg#station-timeline` and `svg#link-scan-trend`
+//! (further networks: `-2`, `-3`… suffixes).
 
 use askama::Template;
 use axum::Router;
