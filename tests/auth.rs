@@ -713,3 +713,33 @@ async fn pages_carry_the_session_csrf_token_that_writes_and_logout_accept() {
     assert_eq!(field, s.csrf, "the logout form posts the token");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_rate_limit_counts_the_address_the_proxy_added() {
+    let gw =
+        TestGateway::start(&auth_config("").replace("[auth]", "[auth]\ntrust_proxy = true")).await;
+    let b = Browser::new(&gw, "");
+    // The client forges a different first entry each time; the proxy's last entry is the same.
+    for i in 1..=5 {
+        let forwarded = format!("192.0.2.{i}, 10.1.1.1");
+        let r = b
+            .login_with(
+                &format!("guess{i}"),
+                "x",
+                None,
+                &[("x-forwarded-for", &forwarded)],
+            )
+            .await;
+        assert_eq!(r.status, 401);
+    }
+    let r = b
+        .login_with(
+            "ada",
+            "ada-pw",
+            None,
+            &[("x-forwarded-for", "192.0.2.99, 10.1.1.1")],
+        )
+        .await;
+    assert_eq!(r.status, 429);
+    gw.stop().await;
+}

@@ -247,14 +247,17 @@ fn set_cookie(
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The client's address for the rate limit: the connection's, or with `trust_proxy` the first
-/// address of `X-Forwarded-For`.
+/// The client's address for the rate limit: the connection's, or with `trust_proxy` the last
+/// address of `X-Forwarded-For` (the one our proxy added; earlier ones come from the client and
+/// could be forged).
 fn client_ip(headers: &HeaderMap, extensions: &Extensions, config: &AuthConfig) -> String {
     if config.trust_proxy
         && let Some(ip) = headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     {
@@ -396,6 +399,10 @@ pub(super) async fn login(
         return WebError::BadRequest("the login form is incomplete".into()).into_response();
     };
     let next = safe_next(form.next.as_deref(), &state.base_path);
+    if !auth_enabled(&state) {
+        // Nothing to log in to: everything is open.
+        return Redirect::to(&next).into_response();
+    }
     let zh = lang(&headers) == Lang::Zh;
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !constant_time_eq(form.csrf.as_bytes(), expected.as_bytes()) {
