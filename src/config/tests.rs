@@ -732,11 +732,13 @@ within = "0s"
     );
     let p = errors(&text);
     assert!(
-        p.iter().any(|p| p.message.contains("max_shelve may be at most 366 days")),
+        p.iter()
+            .any(|p| p.message.contains("max_shelve may be at most 366 days")),
         "{p:#?}"
     );
     assert!(
-        p.iter().any(|p| p.message.contains("within must be longer than zero")),
+        p.iter()
+            .any(|p| p.message.contains("within must be longer than zero")),
         "{p:#?}"
     );
 }
