@@ -155,7 +155,9 @@ impl Gateway {
                 })?,
         };
         let http_addr = listener.local_addr()?;
+        let http_shutdown = CancellationToken::new();
         let app = web::router(AppState {
+            shutdown: http_shutdown.clone(),
             live: live.clone(),
             store: store.clone(),
             metrics: metrics.clone(),
@@ -164,7 +166,6 @@ impl Gateway {
             base_path: std::sync::Arc::from(config.gateway.base_path.as_str()),
             alarms: alarms_live,
         });
-        let http_shutdown = CancellationToken::new();
         let stop = http_shutdown.clone();
         let http = tokio::spawn(async move {
             axum::serve(

@@ -214,5 +214,22 @@ async fn behind_a_proxy_everything_lives_under_the_base_path() {
     assert_eq!(status, 200);
     let (status, _) = gw.get_json("/api/devices").await;
     assert_eq!(status, 404, "nothing outside the base path");
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(format!("{}/plcdiag/", gw.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.status().as_u16(),
+        308,
+        "the overview with a slash redirects"
+    );
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/plcdiag")
+    );
     gw.stop().await;
 }

@@ -232,9 +232,27 @@ async fn the_event_stream_sends_device_rows_and_alarm_notices() {
         s.contains("event: alarm") && s.contains("\"rule\":\"cpu_stop\"")
     })
     .await;
-    // A browser leaving: the stream is closed before the gateway stops.
-    drop(res);
-    gw.stop().await;
+    // A browser still watching when the gateway stops: its stream ends with the shutdown
+    // instead of holding the server open.
+    let stopping = tokio::spawn(gw.stop());
+    let end = tokio::time::timeout(LIMIT, async {
+        loop {
+            match res.chunk().await {
+                Ok(Some(_)) => {}
+                // The server finished the response: it ended the stream itself.
+                Ok(None) => return Ok(()),
+                // The connection was cut (the server gave up waiting and aborted it).
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await;
+    match end {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("the event stream was cut, not ended, at shutdown: {e}"),
+        Err(_) => panic!("the event stream did not end at shutdown"),
+    }
+    let _ = stopping.await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

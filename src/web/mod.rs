@@ -44,6 +44,9 @@ pub struct AppState {
     /// The path prefix the UI is served under behind a reverse proxy (`""` or `"/plcdiag"`):
     /// links in pages start with it.
     pub base_path: std::sync::Arc<str>,
+    /// Cancelled when the HTTP server shuts down: long-lived responses (the live event
+    /// stream) end then, so shutdown does not wait for browsers to leave.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Every route of the gateway.
@@ -75,8 +78,16 @@ pub fn router(state: AppState) -> Router {
     if base.is_empty() {
         routes
     } else {
-        // Behind a reverse proxy under a sub-path: everything lives below it.
-        Router::new().nest(&base, routes).fallback(not_found)
+        // Behind a reverse proxy under a sub-path: everything lives below it. `{base}/` is
+        // what proxies and people type for the overview: send them to `{base}`.
+        let to = base.to_string();
+        Router::new()
+            .nest(&base, routes)
+            .route(
+                &format!("{base}/"),
+                get(move || async move { axum::response::Redirect::permanent(&to) }),
+            )
+            .fallback(not_found)
     }
 }
 

@@ -64,7 +64,8 @@ pub(super) async fn events(
         Some((events, feed))
     })
     .flat_map(stream::iter)
-    .map(Ok);
+    .map(Ok)
+    .take_until(state.shutdown.clone().cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(30)))
 }
 
