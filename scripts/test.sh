@@ -6,5 +6,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup-test-peers.sh"
 export PLCDIAG_PYTHON="$root/.venv/bin/python"
 export PLCDIAG_SNAP7_CLIENT_PYTHON="$root/.venv-snap7-client/bin/python"
+# The browser test (tests/browser.rs) drives this Chromium; scripts/setup-browser.sh installs it.
+export PLCDIAG_CHROMIUM="${PLCDIAG_CHROMIUM:-/usr/bin/chromium}"
 cd "$root"
 cargo test --workspace --all-targets "$@"
