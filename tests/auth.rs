@@ -214,7 +214,11 @@ enum Who<'a> {
 async fn send(base: &str, method: &str, path: &str, who: Who<'_>) -> (u16, HeaderMap) {
     let http = client();
     let url = format!("{base}{path}");
-    let mut req = if method == "GET" {
+    let mut req = if method == "GET" && !path.contains("/api/") {
+        // What a browser sends when a person opens a page.
+        http.get(&url)
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+    } else if method == "GET" {
         http.get(&url)
     } else {
         http.post(&url)
@@ -400,6 +404,35 @@ async fn the_session_cookie_is_httponly_strict_and_secure_only_behind_a_trusted_
     let r = b.login_with("otto", "otto-pw", None, &[]).await;
     let c = set_cookie(&r.headers, "plcdiag_session").unwrap_or_default();
     assert!(!flags(&c).contains(&"Secure".to_owned()), "plain HTTP: {c}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_page_navigations_are_sent_to_the_login_page() {
+    // Found by the browser test: Chromium fetches /favicon.ico with every page; had that been
+    // redirected to /login, the login page's answer would have replaced the form cookie of the
+    // page on screen and the person's login would fail as "expired".
+    let gw = TestGateway::start(&auth_config("")).await;
+    let http = client();
+    let r = http
+        .get(format!("{}/favicon.ico", gw.base))
+        .header("accept", "image/avif,image/webp,image/*,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 204);
+    let r = http
+        .get(format!("{}/events", gw.base))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.status().as_u16(),
+        401,
+        "a script's request is refused, not redirected"
+    );
+    assert!(set_cookie(r.headers(), "plcdiag_login").is_none());
     gw.stop().await;
 }
 

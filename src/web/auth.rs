@@ -162,7 +162,21 @@ fn is_read(method: &Method) -> bool {
 
 /// Routes that need no credentials (relative to the base path).
 fn is_open(path: &str) -> bool {
-    matches!(path, "/login" | "/logout" | "/healthz" | "/metrics") || path.starts_with("/static/")
+    matches!(
+        path,
+        "/login" | "/logout" | "/healthz" | "/metrics" | "/favicon.ico"
+    ) || path.starts_with("/static/")
+}
+
+/// Whether a request is a page navigation (a person at a browser), which is sent to the login
+/// page. Anything else (an icon, a script's fetch, the event stream) gets a plain 401: were it
+/// redirected, the login page it fetched would replace the login form's cookie of the page on
+/// screen, and the person's login would fail as "expired".
+fn is_navigation(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
 }
 
 /// Middleware on every route: authentication, roles and CSRF (see the module docs).
@@ -188,7 +202,9 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
             s.role
         }
         Identity::BadToken => return WebError::Unauthorized.into_response(),
-        Identity::Anonymous if api || !read => return WebError::Unauthorized.into_response(),
+        Identity::Anonymous if api || !read || !is_navigation(req.headers()) => {
+            return WebError::Unauthorized.into_response();
+        }
         Identity::Anonymous => {
             let original = req
                 .extensions()

@@ -56,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(auth::router())
         .route("/healthz", get(healthz))
+        // Browsers ask for it with every page; there is none (yet), and that is no error.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/metrics", get(metrics))
         .route("/api/devices", get(devices::list))
         .route("/api/devices/{name}", get(devices::one))

@@ -59,15 +59,6 @@ async function openPage(browser, label) {
     viewport: { width: 1280, height: 900 },
   });
   context.setDefaultTimeout(LIMIT);
-  if (process.env.PLCDIAG_E2E_REAL_FAVICON !== "1") {
-    // WORKAROUND for a gateway bug this test found: Chromium fetches /favicon.ico with every
-    // page; without a session the gateway redirects that fetch to /login, whose response sets
-    // a new login-form cookie, so the form already on screen always answers "The form has
-    // expired" and a real user cannot log in. Until the gateway serves an icon (or the login
-    // page declares one), the browser gets a plain 404 for it here.
-    // PLCDIAG_E2E_REAL_FAVICON=1 turns this off to reproduce the bug.
-    await context.route("**/favicon.ico", (route) => route.fulfill({ status: 404, body: "" }));
-  }
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
   pages.set(label, page);
