@@ -105,7 +105,9 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            let Some(token) = self.auth_secret(&t.token, &t.token_env, &name) else {
+            let Some(token) =
+                self.secret_value(&t.token, &t.token_env, &format!("auth token `{name}`"))
+            else {
                 continue;
             };
             if token.expose().chars().count() < MIN_TOKEN_LEN {
@@ -216,37 +218,6 @@ impl Checker<'_> {
                 }
                 role
             }
-        }
-    }
-
-    /// A token given in the file or named by an environment variable.
-    fn auth_secret(
-        &mut self,
-        value: &Option<Spanned<String>>,
-        env: &Option<Spanned<String>>,
-        name: &str,
-    ) -> Option<Secret> {
-        let what = format!("auth token `{name}`");
-        match (value, env) {
-            (Some(v), None) => Some(Secret::new(v.get_ref().clone())),
-            (None, Some(e)) => match std::env::var(e.get_ref()) {
-                Ok(v) if !v.is_empty() => Some(Secret::new(v)),
-                _ => {
-                    self.error(
-                        Some(e.span()),
-                        format!("{what}: environment variable {} is not set", e.get_ref()),
-                    );
-                    None
-                }
-            },
-            (Some(v), Some(_)) => {
-                self.error(
-                    Some(v.span()),
-                    format!("{what}: give the value or the environment variable, not both"),
-                );
-                None
-            }
-            (None, None) => None,
         }
     }
 }

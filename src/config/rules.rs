@@ -497,16 +497,18 @@ impl Checker<'_> {
         out
     }
 
-    fn secret_value(
+    /// A secret given in the file or named by an environment variable (`*_env`), trimmed:
+    /// a value read from an env file often ends in a newline that is no part of it.
+    pub(super) fn secret_value(
         &mut self,
         value: &Option<Spanned<String>>,
         env: &Option<Spanned<String>>,
         what: &str,
     ) -> Option<Secret> {
         match (value, env) {
-            (Some(v), None) => Some(Secret::new(v.get_ref().clone())),
+            (Some(v), None) => Some(Secret::new(v.get_ref().trim())),
             (None, Some(e)) => match std::env::var(e.get_ref()) {
-                Ok(v) if !v.is_empty() => Some(Secret::new(v)),
+                Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
                 _ => {
                     self.error(
                         Some(e.span()),
