@@ -414,3 +414,77 @@ async fn probe_mc_reads_cpu_state_and_the_cclink_station_map_from_the_melsec_sim
     assert_eq!(code, Some(2));
     stop(sim).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_test_sends_one_signed_message_and_reports_the_answer() {
+    use axum::http::HeaderMap;
+    // A receiver that accepts once, then refuses: exit 0, then 1.
+    let (tx, mut got) = tokio::sync::mpsc::unbounded_channel::<(HeaderMap, String)>();
+    let answers = std::sync::Arc::new(std::sync::Mutex::new(vec![400u16, 200]));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let tx = tx.clone();
+            let answers = answers.clone();
+            async move {
+                let _ = tx.send((headers, body));
+                let status = answers.lock().ok().and_then(|mut a| a.pop()).unwrap_or(500);
+                (
+                    axum::http::StatusCode::from_u16(status)
+                        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                    "thanks",
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("notify.toml");
+    let text = format!(
+        "[[receivers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"http://{addr}/hook\"\nsecret = \"hook-secret\"\n"
+    );
+    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+
+    let out = plcdiag()
+        .args(["notify", "test", "ops", "--config"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("answered HTTP 200") && stdout.contains("delivered"),
+        "{stdout}"
+    );
+    let (headers, body) = got.recv().await.unwrap_or_default();
+    assert!(body.contains("\"plcdiag_test\""), "{body}");
+    let signature = headers
+        .get("x-plcdiag-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(signature.starts_with("sha256="), "signed: {headers:?}");
+
+    let out = plcdiag()
+        .args(["notify", "test", "ops", "--config"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a refusal: {stdout}");
+    assert!(stdout.contains("rejected"), "{stdout}");
+
+    let out = plcdiag()
+        .args(["notify", "test", "nobody", "--config"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no receiver named `nobody`"));
+}
