@@ -621,27 +621,21 @@ fn route(receivers: &[Arc<ReceiverConfig>], notice: &Notice) -> Vec<Arc<str>> {
         .collect()
 }
 
+/// What an operator asks of an alarm.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Acknowledge,
+    Shelve(Duration),
+    Unshelve,
+}
+
 /// An operator command for the engine task.
-enum Command {
-    Ack {
-        id: i64,
-        user: String,
-        note: Option<String>,
-        reply: oneshot::Sender<Result<(), EngineError>>,
-    },
-    Shelve {
-        id: i64,
-        duration: Duration,
-        user: String,
-        note: Option<String>,
-        reply: oneshot::Sender<Result<(), EngineError>>,
-    },
-    Unshelve {
-        id: i64,
-        user: String,
-        note: Option<String>,
-        reply: oneshot::Sender<Result<(), EngineError>>,
-    },
+struct Command {
+    id: i64,
+    action: Action,
+    user: String,
+    note: Option<String>,
+    reply: oneshot::Sender<Result<(), EngineError>>,
 }
 
 /// How long an operator command waits for the engine (it may be retrying a commit).
@@ -669,15 +663,7 @@ impl EngineHandle {
         user: &str,
         note: Option<String>,
     ) -> Result<(), EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Ack {
-            id,
-            user: user.to_owned(),
-            note,
-            reply,
-        })
-        .await?;
-        answer(rx).await
+        self.request(id, Action::Acknowledge, user, note).await
     }
 
     /// Shelves the point of alarm `id` for `duration`.
@@ -688,16 +674,7 @@ impl EngineHandle {
         user: &str,
         note: Option<String>,
     ) -> Result<(), EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Shelve {
-            id,
-            duration,
-            user: user.to_owned(),
-            note,
-            reply,
-        })
-        .await?;
-        answer(rx).await
+        self.request(id, Action::Shelve(duration), user, note).await
     }
 
     /// Unshelves the point of alarm `id`.
@@ -707,22 +684,29 @@ impl EngineHandle {
         user: &str,
         note: Option<String>,
     ) -> Result<(), EngineError> {
+        self.request(id, Action::Unshelve, user, note).await
+    }
+
+    async fn request(
+        &self,
+        id: i64,
+        action: Action,
+        user: &str,
+        note: Option<String>,
+    ) -> Result<(), EngineError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Unshelve {
+        let command = Command {
             id,
+            action,
             user: user.to_owned(),
             note,
             reply,
-        })
-        .await?;
-        answer(rx).await
-    }
-
-    async fn send(&self, c: Command) -> Result<(), EngineError> {
-        tokio::time::timeout(COMMAND_TIMEOUT, self.tx.send(c))
+        };
+        tokio::time::timeout(COMMAND_TIMEOUT, self.tx.send(command))
             .await
             .map_err(|_| EngineError::Busy)?
-            .map_err(|_| EngineError::Stopped)
+            .map_err(|_| EngineError::Stopped)?;
+        answer(rx).await
     }
 }
 
@@ -804,30 +788,19 @@ pub async fn run(
                 let Some(cmd) = cmd else { commands_open = false; continue };
                 let started = Instant::now();
                 let now = clock.now();
-                let (result, reply) = match cmd {
-                    Command::Ack { id, user, note, reply } => {
-                        let r = match engine.acknowledge(id, &user, note.as_deref(), now) {
-                            Err(EngineError::NotFound(id)) => {
-                                not_current(&engine, &store, id, Some((&user, note.as_deref())), now).await
-                            }
-                            other => other,
-                        };
-                        (r, reply)
+                let Command { id, action, user, note, reply } = cmd;
+                let note = note.as_deref();
+                let result = match action {
+                    Action::Acknowledge => engine.acknowledge(id, &user, note, now),
+                    Action::Shelve(d) => engine.shelve(id, d, &user, note, now),
+                    Action::Unshelve => engine.unshelve(id, &user, note, now),
+                };
+                let result = match result {
+                    Err(EngineError::NotFound(id)) => {
+                        let ack = matches!(action, Action::Acknowledge).then_some((user.as_str(), note));
+                        not_current(&engine, &store, id, ack, now).await
                     }
-                    Command::Shelve { id, duration, user, note, reply } => {
-                        let r = match engine.shelve(id, duration, &user, note.as_deref(), now) {
-                            Err(EngineError::NotFound(id)) => not_current(&engine, &store, id, None, now).await,
-                            other => other,
-                        };
-                        (r, reply)
-                    }
-                    Command::Unshelve { id, user, note, reply } => {
-                        let r = match engine.unshelve(id, &user, note.as_deref(), now) {
-                            Err(EngineError::NotFound(id)) => not_current(&engine, &store, id, None, now).await,
-                            other => other,
-                        };
-                        (r, reply)
-                    }
+                    other => other,
                 };
                 let result = match result {
                     Ok(changes) => {
