@@ -441,6 +441,7 @@ fn occurrences(t: Duration, at: Duration) -> u64 {
 pub async fn run(
     listen: SocketAddr,
     database: PathBuf,
+    base_path: String,
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let plant = DemoPlant::start()
@@ -448,8 +449,10 @@ pub async fn run(
         .context("starting the simulators")?;
     let database = std::path::absolute(&database).unwrap_or(database);
     let text = plant.config_text(listen, &database);
-    let cfg = config::parse(&text, Path::new("."))
+    let mut cfg = config::parse(&text, Path::new("."))
         .map_err(|p| anyhow::anyhow!("demo config is invalid: {p:?}"))?;
+    cfg.gateway.base_path = base_path;
+    let base = cfg.gateway.base_path.clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -461,9 +464,17 @@ pub async fn run(
         "plcdiag demo: 3 simulated Modbus devices, 2 S7 CPUs and a MELSEC PLC with CC-Link; history in {}",
         database.display()
     );
-    println!("  API:     http://{}/api/devices", gateway.http_addr);
-    println!("  alarms:  http://{}/api/alarms", gateway.http_addr);
-    println!("  metrics: http://{}/metrics", gateway.http_addr);
+    let url = format!("http://{}{base}", gateway.http_addr);
+    // With a base path the overview is `{base}` itself (`{base}/` redirects there).
+    let ui = if base.is_empty() {
+        format!("{url}/")
+    } else {
+        url.clone()
+    };
+    println!("  UI:      {ui}");
+    println!("  API:     {url}/api/devices");
+    println!("  alarms:  {url}/api/alarms");
+    println!("  metrics: {url}/metrics");
     println!("  Every minute, from the start:");
     println!(
         "    {:>2}s  assembly-plc: CC-Link station 4 (AJ65SBTB1) drops off ({}s: returns)",
@@ -495,8 +506,7 @@ pub async fn run(
     );
     println!("  and on the boiler's water over 77 °C for 5 s; acknowledge with");
     println!(
-        "    curl -X POST http://{}/api/alarms/ID/ack -H 'content-type: application/json' -d '{{\"user\":\"me\",\"note\":\"seen\"}}'",
-        gateway.http_addr
+        "    curl -X POST {url}/api/alarms/ID/ack -H 'content-type: application/json' -d '{{\"user\":\"me\",\"note\":\"seen\"}}'"
     );
     println!("  Press Ctrl-C to stop.");
     stop.await;

@@ -49,6 +49,10 @@ enum Command {
         /// anyone who reaches the gateway can then acknowledge and shelve alarms.
         #[arg(long)]
         insecure_no_auth: bool,
+        /// Serve the UI and API under this path prefix, e.g. `/plcdiag` behind a reverse proxy
+        /// (overrides `gateway.base_path`).
+        #[arg(long, value_parser = parse_base_path)]
+        base_path: Option<String>,
     },
     /// Run the gateway against built-in simulated devices with scripted faults.
     Demo {
@@ -61,6 +65,9 @@ enum Command {
         /// Allow a non-loopback `--listen`: the demo has no users, so everything is open.
         #[arg(long)]
         insecure_no_auth: bool,
+        /// Serve the UI and API under this path prefix, e.g. `/plcdiag`.
+        #[arg(long, value_parser = parse_base_path)]
+        base_path: Option<String>,
     },
     /// Read a password and print its argon2id hash for `[[auth.users]] password_hash`.
     Passwd {
@@ -121,6 +128,11 @@ enum BenchKind {
     Modbus(bench::BenchArgs),
 }
 
+/// `--base-path`: the same rules as `gateway.base_path` (`/` alone means none).
+fn parse_base_path(s: &str) -> Result<String, String> {
+    config::normalize_base_path(s)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
@@ -140,6 +152,7 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Run {
             config,
             insecure_no_auth,
+            base_path,
         } => match config::load(&config) {
             Err(e) => {
                 eprint!("{e}");
@@ -147,6 +160,9 @@ async fn dispatch(command: Command) -> ExitCode {
             }
             Ok(mut cfg) => {
                 cfg.auth.insecure_no_auth = insecure_no_auth;
+                if let Some(base) = base_path {
+                    cfg.gateway.base_path = base;
+                }
                 let listen = cfg.gateway.listen;
                 if !cfg.auth.enabled() && !listen.ip().is_loopback() && !insecure_no_auth {
                     eprintln!(
@@ -164,6 +180,7 @@ async fn dispatch(command: Command) -> ExitCode {
             listen,
             database,
             insecure_no_auth,
+            base_path,
         } => {
             if !listen.ip().is_loopback() && !insecure_no_auth {
                 eprintln!(
@@ -171,7 +188,15 @@ async fn dispatch(command: Command) -> ExitCode {
                 );
                 return ExitCode::from(exit::CONFIG);
             }
-            outcome(demo::run(listen, database, wait_for_signal()).await)
+            outcome(
+                demo::run(
+                    listen,
+                    database,
+                    base_path.unwrap_or_default(),
+                    wait_for_signal(),
+                )
+                .await,
+            )
         }
         Command::Passwd { stdin } => passwd(stdin),
         Command::Probe(args) => match probe::run(args).await {

@@ -242,6 +242,73 @@ async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
     stop(demo).await;
 }
 
+#[tokio::test]
+async fn the_demo_under_a_base_path_serves_the_ui_and_api_there_only() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut demo = plcdiag()
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--base-path",
+            "/plcdiag/",
+        ])
+        .arg("--database")
+        .arg(dir.path().join("demo.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (line, _rest) = line_with(&mut demo, "UI:").await;
+    let ui = line
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    // The trailing slash of the flag is dropped; the overview is the prefix itself.
+    assert!(ui.ends_with("/plcdiag"), "{line}");
+    let root = ui.trim_end_matches("/plcdiag");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let page = common::wait_for("the overview under the base path", LIMIT, || async {
+        let r = http.get(&ui).send().await.ok()?;
+        (r.status() == 200).then_some(r.text().await.ok()?)
+    })
+    .await;
+    assert!(
+        page.contains(r#"href="/plcdiag/devices/oven-cpu""#),
+        "{page}"
+    );
+    assert!(page.contains("/plcdiag/static/"), "{page}");
+    let api = http
+        .get(format!("{ui}/api/devices"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(api.status(), 200);
+    let outside = http
+        .get(format!("{root}/api/devices"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outside.status(), 404, "only the prefix is served");
+    stop(demo).await;
+}
+
+#[tokio::test]
+async fn a_base_path_that_is_not_a_path_is_refused_with_exit_2() {
+    let out = plcdiag()
+        .args(["demo", "--listen", "127.0.0.1:0", "--base-path", "plcdiag"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must start with `/`"), "{err}");
+}
+
 /// Starts `plcdiag sim ARGS` on a free port; returns the child and the address it printed.
 async fn start_sim(args: &[&str]) -> (Child, String) {
     let mut sim = plcdiag()

@@ -1,4 +1,4 @@
-//! The HTTP side: JSON API, health check and metrics (the HTML UI comes with its own issue).
+//! The HTTP side: the browser UI (`pages`), the JSON API, the health check and metrics.
 //! The alarm actions (acknowledge, shelve, unshelve) are the only writes; see `auth`.
 //!
 //! Routes are listed in [`router`]; handlers live in domain modules and get what they need
