@@ -98,6 +98,16 @@ enum Command {
         #[command(subcommand)]
         action: NotifyAction,
     },
+    /// Ask a running gateway's `/healthz` whether it is up: exit 0 when it answers 200, 1
+    /// otherwise (a container image's HEALTHCHECK; the image has no curl).
+    Healthcheck {
+        /// The gateway's health URL (add the base path if one is set).
+        #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
 }
 
 #[derive(Subcommand)]
@@ -222,6 +232,32 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Notify {
             action: NotifyAction::Test { receiver, config },
         } => notify_test(&config, &receiver).await,
+        Command::Healthcheck { url, timeout } => healthcheck(&url, timeout).await,
+    }
+}
+
+/// `plcdiag healthcheck`: 0 when the gateway answers 200, else 1 (container runtimes read
+/// other codes as reserved).
+async fn healthcheck(url: &str, timeout: std::time::Duration) -> ExitCode {
+    let answer = async {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        let response = client.get(url).send().await?;
+        let status = response.status();
+        Ok::<_, reqwest::Error>((status, response.text().await.unwrap_or_default()))
+    };
+    match answer.await {
+        Ok((status, _)) if status == reqwest::StatusCode::OK => {
+            println!("{url}: ok");
+            ExitCode::SUCCESS
+        }
+        Ok((status, body)) => {
+            println!("{url}: {status} {}", body.trim());
+            ExitCode::from(exit::FAILURE)
+        }
+        Err(e) => {
+            println!("{url}: no answer: {e}");
+            ExitCode::from(exit::FAILURE)
+        }
     }
 }
 

@@ -461,8 +461,8 @@ async fn under_a_base_path_the_cookie_login_and_redirects_stay_below_it() {
         .await;
     assert_eq!(
         r.headers.get(LOCATION).and_then(|v| v.to_str().ok()),
-        Some("/plc/"),
-        "outside the base path"
+        Some("/plc"),
+        "outside the base path: the overview"
     );
     let s = b.login("otto", "otto-pw").await;
     let (status, _) = send(&gw.base, "GET", "/plc/api/alarms", Who::Session(&s)).await;

@@ -294,6 +294,26 @@ async fn the_demo_under_a_base_path_serves_the_ui_and_api_there_only() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(outside.status(), 404, "only the prefix is served");
+    // What a container's HEALTHCHECK runs: 0 while the gateway answers, 1 otherwise.
+    let health = |url: String| async move {
+        let out = plcdiag()
+            .args(["healthcheck", &url, "--timeout", "2s"])
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, said) = health(format!("{ui}/healthz")).await;
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = health(format!("{root}/healthz")).await;
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("404"), "{said}");
+    let (code, said) = health(format!("http://{}/healthz", nothing_listening())).await;
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("no answer"), "{said}");
     stop(demo).await;
 }
 
@@ -554,4 +574,57 @@ async fn notify_test_sends_one_signed_message_and_reports_the_answer() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no receiver named `nobody`"));
+}
+
+/// The JSON-array instruction `name [...]` of the Dockerfile, as arguments.
+fn dockerfile_args(dockerfile: &str, name: &str) -> Vec<String> {
+    let line = dockerfile
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix(name)?.trim_start();
+            // HEALTHCHECK has options before its CMD.
+            Some(
+                rest.split_once("CMD ")
+                    .map_or(rest, |(_, cmd)| cmd)
+                    .to_owned(),
+            )
+        })
+        .unwrap_or_else(|| panic!("no {name} in the Dockerfile"));
+    serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{name} {line}: {e}"))
+}
+
+#[tokio::test]
+async fn the_container_image_commands_are_ones_the_binary_takes() {
+    let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let entry = dockerfile_args(&dockerfile, "ENTRYPOINT");
+    assert_eq!(entry, ["plcdiag"]);
+    for name in ["CMD", "HEALTHCHECK"] {
+        let mut args = dockerfile_args(&dockerfile, name);
+        if name == "HEALTHCHECK" {
+            assert_eq!(args.first().map(String::as_str), Some("plcdiag"));
+            args.remove(0);
+        }
+        // The same words with --help: clap exits 0 only if every one of them is known.
+        let out = plcdiag()
+            .args(&args)
+            .arg("--help")
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The image's health check asks the port the image exposes.
+    assert!(dockerfile.contains("EXPOSE 8080"));
+    let help = plcdiag()
+        .args(["healthcheck", "--help"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("http://127.0.0.1:8080/healthz"));
 }

@@ -189,9 +189,14 @@ impl LoginLimiter {
 }
 
 /// Where a login may send the browser: a path under the base path on this site, never
-/// another host (`//evil`, `/\evil`, `https://…`); anything else goes to the start page.
+/// another host (`//evil`, `/\evil`, `https://…`); anything else goes to the start page
+/// (`/`, or the base path itself: `{base}/` would only redirect there).
 fn safe_next(next: Option<&str>, base: &str) -> String {
-    let home = format!("{base}/");
+    let home = if base.is_empty() {
+        "/".to_owned()
+    } else {
+        base.to_owned()
+    };
     let Some(n) = next else { return home };
     let ok = n.starts_with('/')
         && !n.starts_with("//")
@@ -551,11 +556,11 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example"), ""), "/");
         assert_eq!(safe_next(Some("https://evil.example/"), ""), "/");
         assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x"), ""), "/");
-        assert_eq!(safe_next(None, "/plc"), "/plc/");
+        assert_eq!(safe_next(None, "/plc"), "/plc");
         assert_eq!(safe_next(Some("/plc/alarms"), "/plc"), "/plc/alarms");
         assert_eq!(safe_next(Some("/plc"), "/plc"), "/plc");
-        assert_eq!(safe_next(Some("/plcx/"), "/plc"), "/plc/");
-        assert_eq!(safe_next(Some("/other"), "/plc"), "/plc/");
+        assert_eq!(safe_next(Some("/plcx/"), "/plc"), "/plc");
+        assert_eq!(safe_next(Some("/other"), "/plc"), "/plc");
     }
 
     #[test]
