@@ -80,7 +80,7 @@ name = "cpu_stop"
 device = "cpu"
 when = 'cpu_mode() == "STOP"'
 priority = "critical"
-message = "{{{{device}}}} is in STOP"
+message = "{{device}} is in STOP"
 "#,
         sim.addr()
     )
@@ -107,6 +107,11 @@ async fn a_stopped_cpu_shows_as_stop_on_the_overview_and_its_alarm_can_be_acknow
     let (_, _, doc) = page(&gw, "/", &[]).await;
     assert_eq!(text(one(&doc, "#counts [data-count=\"online\"] b")), "1");
     assert_eq!(text(one(&doc, "#counts [data-count=\"stop\"] b")), "0");
+    // Nothing happened yet: the journal says so inside its table (a live refresh of
+    // #journal then replaces the message with the first entry).
+    let (_, _, alarms) = page(&gw, "/alarms", &[]).await;
+    one(&alarms, "#journal tr.empty");
+    one(&alarms, "section.active-alarms #no-active-alarms");
     one(&doc, "input#device-filter");
     assert_eq!(attr(one(&doc, "#live-status"), "data-live"), "lost");
     assert_eq!(
@@ -138,6 +143,7 @@ async fn a_stopped_cpu_shows_as_stop_on_the_overview_and_its_alarm_can_be_acknow
     assert_eq!(attr(tr, "data-state"), "unacknowledged");
     assert_eq!(attr(tr, "data-priority"), "critical");
     let id = attr(tr, "data-alarm-id").to_owned();
+    assert_eq!(text(one(&frag, "tr td.msg")), "cpu is in STOP");
     one(&frag, "tr button[data-action=\"ack\"]");
     one(&frag, "tr button[data-action=\"shelve\"]");
     one(&frag, "tr input[name=\"note\"]");
@@ -145,6 +151,7 @@ async fn a_stopped_cpu_shows_as_stop_on_the_overview_and_its_alarm_can_be_acknow
     let (_, _, doc) = page(&gw, "/alarms", &[]).await;
     one(&doc, "#kpis [data-kpi=\"total\"]");
     one(&doc, "#journal tr[data-transition=\"raised\"]");
+    assert!(doc.select(&sel("#journal tr.empty")).next().is_none());
     let overview = page(&gw, "/", &[]).await.2;
     assert_eq!(
         attr(
