@@ -1,6 +1,8 @@
 //! Issue #6 end to end in a real browser: Debian's headless Chromium, driven by playwright-core
 //! from `tests/e2e/run.mjs`, against a gateway polling the Modbus, S7 and MELSEC (CC-Link)
-//! simulators, with a viewer and an operator who log in through the login form.
+//! simulators, with a viewer and an operator who log in through the login form. The overview,
+//! the device pages (a new S7 diagnostic entry, a dropped CC-Link station) and the alarm list
+//! must follow the simulators without being reloaded.
 //!
 //! The script prints `STEP <name>` when it needs a simulator changed; this test changes it and
 //! answers `GO` on the script's stdin. Screenshots land in `target/e2e-artifacts/`.

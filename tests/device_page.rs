@@ -1,6 +1,7 @@
 //! The device page (issue #6) against a gateway polling the simulators: identity, mode and its
 //! timeline, tags, the S7 diagnostic buffer with its class filter and module status, the
-//! MELSEC station map with a dropped and a joined station, Chinese texts, the 404 page.
+//! MELSEC station map with a dropped and a joined station, Chinese texts, the 404 page, and
+//! the device page's live feed (`/events?device=NAME`).
 //! Elements are selected from the parsed HTML, as the browser tests select them.
 
 mod common;
@@ -320,6 +321,78 @@ async fn a_melsec_page_shows_the_station_map_with_a_dropped_and_a_joined_station
         .map(text)
         .collect::<String>();
     assert!(error.contains(&*zh), "{error} should contain {zh}");
+    gw.stop().await;
+}
+
+/// Reads the event stream `res` until `want` holds for the text read so far or `limit` has
+/// passed; returns the text and whether `want` held.
+async fn read_events(
+    res: &mut reqwest::Response,
+    limit: Duration,
+    want: impl Fn(&str) -> bool,
+) -> (String, bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut seen = String::new();
+    while !want(&seen) {
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) => panic!("the event stream ended; got:\n{seen}"),
+            Ok(Err(e)) => panic!("reading events: {e}; got:\n{seen}"),
+            Err(_) => return (seen, false),
+        }
+    }
+    (seen, true)
+}
+
+async fn open_events(gw: &TestGateway, query: &str) -> reqwest::Response {
+    let res = gw
+        .http
+        .get(format!("{}/events{query}", gw.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET /events{query}: {e}"));
+    assert_eq!(res.status().as_u16(), 200, "/events{query}");
+    res
+}
+
+/// The device page's feed: `device` events for the page's device (whose page then shows the
+/// new entry), none for an unknown name, none on the overview's feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_feed_tells_a_device_page_of_its_new_diagnostic_and_no_other_page() {
+    let sim = cpu().await;
+    let gw = TestGateway::start(&s7_config(&sim)).await;
+    let doc = page_with(&gw, "/devices/cpu", r#"#cpu-mode[data-mode="RUN"]"#).await;
+    let key = select(&doc, ".device-page[data-live-key]")
+        .first()
+        .and_then(|p| p.value().attr("data-live-key").map(str::to_owned))
+        .unwrap_or_else(|| panic!("the page carries its live key"));
+    assert!(!key.is_empty());
+    let mut mine = open_events(&gw, &format!("?device=cpu&key={key}")).await;
+    let mut unknown = open_events(&gw, "?device=nope%3Cb%3E").await;
+    let mut overview = open_events(&gw, "").await;
+
+    sim.push_event(0x4302, 0x64, 0, 0);
+    let device_event = |s: &str| s.contains("event: device\ndata: {\"device\":\"cpu\"}");
+    let (seen, got) = read_events(&mut mine, LIMIT, device_event).await;
+    assert!(got, "a device event for cpu; got:\n{seen}");
+    // What the event tells the page to fetch shows the entry.
+    page_with(
+        &gw,
+        "/devices/cpu",
+        r#"table#diag-buffer tr[data-event-id="0x4302"][data-key]"#,
+    )
+    .await;
+
+    // The other feeds saw the same seconds go by: rows and heartbeats, never a `device` event.
+    for (what, res) in [
+        ("?device=nope<b>", &mut unknown),
+        ("the overview", &mut overview),
+    ] {
+        let (seen, _) = read_events(res, Duration::from_secs(2), |_| false).await;
+        assert!(seen.contains("event: devices\n"), "{what}: {seen}");
+        assert!(!seen.contains("event: device\n"), "{what}: {seen}");
+    }
+    drop((mine, unknown, overview));
     gw.stop().await;
 }
 

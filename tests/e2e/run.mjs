@@ -78,28 +78,18 @@ async function logIn(page, user, password) {
   check(who === user, `#current-user is ${user} after login (got ${who})`);
 }
 
-/** Waits for `css` to appear without the page reloading (the live feed changed the DOM). */
-async function waitLive(page, css) {
+/** Marks the page's document, so that `waitLive` can tell that it was not reloaded since. */
+async function markDocument(page) {
   await page.evaluate(() => {
     window.__plcdiagSameDocument = true;
   });
+}
+
+/** Waits for `css` to appear in the document marked before (the live feed changed the DOM). */
+async function waitLive(page, css) {
   await page.waitForSelector(css, { state: "attached" });
   const same = await page.evaluate(() => window.__plcdiagSameDocument === true);
   check(same, `${css} appeared without a reload`);
-}
-
-/**
- * The device page shows what was true when it was loaded (it does not update live yet), so
- * "appears live" on it means: reload until the element is there.
- */
-async function reloadUntil(page, css) {
-  const deadline = Date.now() + LIMIT;
-  for (;;) {
-    if ((await page.locator(css).count()) > 0) return;
-    if (Date.now() > deadline) throw new Error(`timed out reloading ${page.url()} for ${css}`);
-    await page.waitForTimeout(200);
-    await page.reload();
-  }
 }
 
 async function count(page, css) {
@@ -121,6 +111,7 @@ async function scenarios(browser) {
   await viewer.waitForSelector('#counts [data-count="online"] b:text-is("3")');
   await shot(viewer, "01-overview-online");
 
+  await markDocument(viewer);
   await step("stop-modbus");
   await waitLive(viewer, '[data-device="boiler"][data-state="offline"]');
   await viewer.waitForSelector('#counts [data-count="offline"] b:text-is("1")');
@@ -137,11 +128,17 @@ async function scenarios(browser) {
   await viewer.waitForSelector('#cpu-mode[data-mode="RUN"]');
   await viewer.waitForSelector("table#diag-buffer", { state: "attached" });
   check((await count(viewer, 'table#diag-buffer tr[data-event-id="0x3942"]')) === 0, "no module error yet");
+  // The operator has picked a class in the filter but not applied it: live updates keep it.
+  await viewer.selectOption("select#diag-class", "3");
+  await markDocument(viewer);
   await step("inject-s7-event");
-  // Not live yet: the device page is reloaded until the row is there.
-  await reloadUntil(viewer, entry);
+  await waitLive(viewer, entry);
   const text = await viewer.locator(entry).first().textContent();
   check(/Module error/.test(text), `the entry reads "Module error" (got ${text})`);
+  const flashed = await viewer.locator(entry).first().evaluate((tr) => tr.classList.contains("flash"));
+  check(flashed, "the new entry flashes");
+  const picked = await viewer.inputValue("select#diag-class");
+  check(picked === "3", `the class the operator picked is kept (got "${picked}")`);
   await shot(viewer, "03-device-cpu-diagnostic-entry");
   console.log("ok device page: diagnostic entry 0x3942 shown");
 
@@ -150,10 +147,10 @@ async function scenarios(browser) {
   await viewer.goto(`${base}/devices/plc`);
   await viewer.waitForSelector(`${map} [data-station="5"][data-state="ok"]`, { state: "attached" });
   check((await count(viewer, `${map} [data-station="1"][data-state="ok"]`)) === 1, "station 1 ok");
+  await markDocument(viewer);
   await step("drop-station");
   const down = `${map} [data-station="5"][data-state="down"]`;
-  // Not live yet either: reload until the map shows it.
-  await reloadUntil(viewer, down);
+  await waitLive(viewer, down);
   const title = await viewer.locator(down).first().getAttribute("title");
   check(/Cause:/.test(title ?? "") && /What to do:/.test(title ?? ""), `the station says why (title ${title})`);
   check((await count(viewer, `${map} [data-station="1"][data-state="ok"]`)) === 1, "station 1 still ok");
@@ -173,6 +170,8 @@ async function scenarios(browser) {
   await operator.waitForSelector('#live-status[data-live="connected"]');
   await viewer.waitForSelector('#live-status[data-live="connected"]');
 
+  await markDocument(operator);
+  await markDocument(viewer);
   await step("stop-cpu");
   const raised = '#active-alarms tr[data-alarm-id][data-state="unacknowledged"][data-priority="critical"]';
   await waitLive(operator, raised);

@@ -1,5 +1,5 @@
-// plcdiag pages: live updates over Server-Sent Events, the device filter, alarm actions and
-// the alarm sound. Plain JavaScript, no build step, no external files (works offline).
+// plcdiag pages: live updates over Server-Sent Events (overview rows, alarm lists, the device
+// page refetched when its device changes), the device filter, alarm actions and the alarm sound. Plain JavaScript, no build step, no external files (works offline).
 (function () {
   "use strict";
   var base = (document.querySelector('meta[name="plcdiag-base"]') || {}).content || "";
@@ -138,27 +138,115 @@
   }
 
   // ---- Refresh parts of the page from a fresh server render (keeps one source of HTML). ----
-  var refreshTimer = null;
-  function refreshSoon(selectors) {
+  // opts.keepEdits: a form field the operator is in, or has changed and not yet applied, stays
+  // as it is; what is around it is updated. opts.flash: selectors of rows that flash when new.
+  var refreshTimer = null, refreshSeq = 0;
+  function refreshSoon(selectors, opts) {
+    opts = opts || {};
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(function () {
+      var seq = ++refreshSeq;
       fetch(location.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
+          // An answer overtaken by a newer refresh would show an older state.
+          if (seq !== refreshSeq) return;
           var doc = new DOMParser().parseFromString(html, "text/html");
+          var before = opts.flash ? rowIds(opts.flash) : null;
           selectors.forEach(function (sel) {
             var fresh = doc.querySelectorAll(sel), old = document.querySelectorAll(sel);
             if (fresh.length !== old.length) return;
             old.forEach(function (el, i) {
-              // Keep what the operator is typing in a row that is still there.
-              el.replaceWith(document.importNode(fresh[i], true));
+              if (opts.keepEdits) swapKeepingEdits(el, fresh[i]);
+              else el.replaceWith(document.importNode(fresh[i], true));
             });
           });
+          if (before) flashNew(opts.flash, before);
           localTimes();
         })
         .catch(function () { /* the live feed will try again */ });
     }, 400);
   }
+
+  var FIELDS = "input, select, textarea";
+  function fieldChanged(f) {
+    if (f.tagName === "SELECT") {
+      var d = 0;
+      Array.prototype.forEach.call(f.options, function (o, i) { if (o.defaultSelected) d = i; });
+      return f.selectedIndex !== d;
+    }
+    if (f.type === "checkbox" || f.type === "radio") return f.checked !== f.defaultChecked;
+    return f.value !== f.defaultValue;
+  }
+  // Whether `node` holds something of the operator's: the focus, or a changed field.
+  function holdsEdit(node) {
+    if (node.nodeType !== 1) return false;
+    var a = document.activeElement;
+    if (a && a !== document.body && node.contains(a)) return true;
+    if (node.matches(FIELDS) && fieldChanged(node)) return true;
+    return Array.prototype.some.call(node.querySelectorAll(FIELDS), fieldChanged);
+  }
+  // Makes `old` look like `fresh`: unchanged parts stay (focus, selection), changed ones are
+  // replaced, and around an edit only the parts that do not hold it.
+  function swapKeepingEdits(old, fresh) {
+    if (old.isEqualNode(fresh)) return;
+    if (!holdsEdit(old)) { old.replaceWith(document.importNode(fresh, true)); return; }
+    // The operator's field wins until the form is applied (which loads the page).
+    if (old.matches(FIELDS) || old.tagName !== fresh.tagName) return;
+    Array.prototype.slice.call(old.attributes).forEach(function (at) {
+      if (!fresh.hasAttribute(at.name)) old.removeAttribute(at.name);
+    });
+    Array.prototype.forEach.call(fresh.attributes, function (at) {
+      if (old.getAttribute(at.name) !== at.value) old.setAttribute(at.name, at.value);
+    });
+    var mine = Array.prototype.slice.call(old.childNodes), theirs = Array.prototype.slice.call(fresh.childNodes);
+    if (mine.length === theirs.length) {
+      mine.forEach(function (n, i) { swapKeepingEdits(n, theirs[i]); });
+      return;
+    }
+    // Parts came or went (a section appeared): keep the children holding the edit in place
+    // (moving them would drop the focus), matched by id, and put the fresh ones around them.
+    var held = mine.filter(holdsEdit);
+    var match = held.map(function (n) {
+      return n.id ? theirs.filter(function (f) { return f.id === n.id; })[0] : null;
+    });
+    if (match.some(function (f) { return !f; })) return; // the next refresh after the edit brings it
+    mine.forEach(function (n) { if (held.indexOf(n) < 0) n.remove(); });
+    var cursor = null;
+    theirs.forEach(function (f) {
+      var i = match.indexOf(f);
+      if (i >= 0) { cursor = held[i]; swapKeepingEdits(cursor, f); return; }
+      var node = document.importNode(f, true);
+      if (cursor) cursor.after(node); else old.prepend(node);
+      cursor = node;
+    });
+  }
+
+  // A row's identity for flashing: its data attributes (a station that changed state is new).
+  function rowId(el) {
+    var net = el.closest("[data-network]");
+    var id = net ? net.getAttribute("data-network") + "|" : "";
+    Array.prototype.forEach.call(el.attributes, function (at) {
+      if (at.name.indexOf("data-") === 0) id += at.name + "=" + at.value + ";";
+    });
+    return id;
+  }
+  function rowIds(selectors) {
+    var ids = {};
+    document.querySelectorAll(selectors.join(",")).forEach(function (el) { ids[rowId(el)] = true; });
+    return ids;
+  }
+  function flashNew(selectors, before) {
+    document.querySelectorAll(selectors.join(",")).forEach(function (el) {
+      if (before[rowId(el)]) return;
+      el.classList.remove("flash"); void el.offsetWidth; el.classList.add("flash");
+    });
+  }
+  var deviceRefresh = {
+    keepEdits: true,
+    flash: ["table#diag-buffer tbody tr", "table#cpu-errors tbody tr", ".station-map .grid [data-station]"]
+  };
+
   function refreshAlarmCounts() {
     refreshTimer && clearTimeout(refreshTimer);
     refreshTimer = setTimeout(function () {
@@ -184,9 +272,16 @@
     // Heartbeats come every 15 s; two missed ones mean the connection is gone.
     watchdog = setTimeout(function () { setLive(false); connect(); }, 40000);
   }
+  // The device page asks for its device's `device` events, saying what it shows.
+  function feedQuery() {
+    var dp = page === "device" && document.querySelector(".device-page[data-device]");
+    if (!dp) return "";
+    return "?device=" + encodeURIComponent(dp.getAttribute("data-device")) +
+      "&key=" + encodeURIComponent(dp.getAttribute("data-live-key") || "");
+  }
   function connect() {
     if (es) es.close();
-    es = new EventSource(base + "/events");
+    es = new EventSource(base + "/events" + feedQuery());
     es.onopen = feedAlive;
     es.onerror = function () {
       setLive(false);
@@ -200,6 +295,10 @@
       rows.forEach(updateDevice);
       recount();
       applyFilter();
+    });
+    es.addEventListener("device", function () {
+      feedAlive();
+      if (page === "device") refreshSoon([".device-page"], deviceRefresh);
     });
     es.addEventListener("alarm", function (e) {
       feedAlive();

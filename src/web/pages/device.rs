@@ -11,14 +11,22 @@
 //! rows), so a year of history does not slow it down. Texts from the device catalogues are
 //! looked up in the page language by event ID or error code.
 //!
-//! DOM contract (browser tests rely on it): `#cpu-mode[data-mode]`, `svg#mode-timeline`,
+//! Live: the page's script listens to `/events?device=NAME&key=KEY` (see `live.rs`) and, on a
+//! `device` event, fetches the page again (same URL, so window, class and time filters stay)
+//! and swaps in what changed; a form field being edited is kept, new rows flash. So the page
+//! has one source of HTML, this module.
+//!
+//! DOM contract (browser tests rely on it): `.device-page[data-device][data-live-key]` (the key
+//! is what the live feed compares with), `#cpu-mode[data-mode]`, `svg#mode-timeline`,
 //! `table#tags tr[data-tag][data-quality=good|stale|bad]`; S7: `table#diag-buffer` rows
-//! `tr[data-event-id="0x3942"][data-entering=true|false][data-class]`, `select#diag-class`,
-//! `#modules [data-slot][data-state=ok|fault]`, `svg#cycle-trend`; MELSEC: `#cpu-error[data-code]`,
-//! `table#cpu-errors`, per network `section.station-map[data-network]` with one
+//! `tr[data-event-id="0x3942"][data-entering=true|false][data-class][data-key]` (inside
+//! `#diag-rows`, apart from the filter form), `select#diag-class`, `#diag-from`, `#diag-to`,
+//! `#modules [data-slot][data-state=ok|fault]`, `svg#cycle-trend`; MELSEC:
+//! `#cpu-error[data-code]`, `table#cpu-errors tr[data-code][data-entering][data-key]`, per
+//! network `section.station-map[data-network]` with one
 //! `[data-station][data-occupies][data-state=ok|down|reserved|error|unknown][title]` element
 //! per station (occupied numbers joined), `svg#station-timeline` and `svg#link-scan-trend`
-//! (further networks: `-2`, `-3`… suffixes).
+//! (further networks: `-2`, `-3`… suffixes). `data-key` tells rows apart across refreshes.
 
 use askama::Template;
 use axum::Router;
@@ -32,15 +40,15 @@ use serde_json::Value;
 
 use super::PageCtx;
 use super::charts::{self, Window};
+use super::i18n::{DeviceMsgs, Msgs};
+use super::live::PageKey;
 use crate::live::DeviceView;
 use crate::model::HealthState;
-use crate::store::StoredStatus;
+use crate::store::{StoredDiagEvent, StoredStatus};
 use crate::web::{AppState, WebResult};
-use labels::Labels;
 use melsec::MelsecPart;
 use s7::S7Part;
 
-mod labels;
 mod melsec;
 mod s7;
 
@@ -78,10 +86,9 @@ async fn page(
 ) -> Response {
     let now = Utc::now();
     let Some(dev) = state.live.device(&name, now) else {
-        let labels = Labels::of(ctx.lang);
         let page = DeviceNotFound {
             ctx: ctx.clone(),
-            l: labels,
+            l: ctx.lang.device(),
             name,
         };
         return ctx.render(StatusCode::NOT_FOUND, &page);
@@ -96,7 +103,7 @@ async fn page(
 #[template(path = "device/not_found.html")]
 struct DeviceNotFound {
     ctx: PageCtx,
-    l: &'static Labels,
+    l: &'static DeviceMsgs,
     name: String,
 }
 
@@ -104,8 +111,10 @@ struct DeviceNotFound {
 #[template(path = "device/page.html")]
 struct DevicePage {
     ctx: PageCtx,
-    l: &'static Labels,
+    l: &'static DeviceMsgs,
     notices: Vec<String>,
+    /// What the live feed compares with (`data-live-key`).
+    live_key: String,
     d: DeviceView,
     health: &'static str,
     health_label: &'static str,
@@ -126,6 +135,7 @@ struct TagRow {
     value: String,
     unit: String,
     quality: &'static str,
+    quality_label: &'static str,
     reason: String,
     age: String,
 }
@@ -138,7 +148,7 @@ async fn build(
     now: DateTime<Utc>,
 ) -> WebResult<DevicePage> {
     let lang = ctx.lang;
-    let l = Labels::of(lang);
+    let l = lang.device();
     let mut notices = Vec::new();
     let (window, span) = match q.window.as_deref().filter(|w| !w.is_empty()) {
         None | Some("24h") => ("24h", Duration::hours(24)),
@@ -150,8 +160,9 @@ async fn build(
     };
     let chart_window = Window::new(now - span, now);
     let name = d.name.clone();
+    let live_key = PageKey::of(&d).to_string();
 
-    let (health, health_label) = health_of(d.health.state, l);
+    let (health, health_label) = health_of(d.health.state, ctx.t, l);
     let rtt = d
         .health
         .rtt
@@ -172,6 +183,11 @@ async fn build(
             value: v.value.map(format_number).unwrap_or_else(|| "—".into()),
             unit: v.unit.clone().unwrap_or_default(),
             quality: v.quality.as_str(),
+            quality_label: match &v.quality {
+                crate::model::Quality::Good => l.good,
+                crate::model::Quality::Stale => l.stale,
+                crate::model::Quality::Bad(_) => l.bad,
+            },
             reason: match &v.quality {
                 crate::model::Quality::Bad(r) => r.clone(),
                 _ => String::new(),
@@ -194,6 +210,7 @@ async fn build(
         ctx: ctx.clone(),
         l,
         notices,
+        live_key,
         health,
         health_label,
         since: time(d.health.since),
@@ -209,18 +226,18 @@ async fn build(
     })
 }
 
-fn health_of(s: HealthState, l: &Labels) -> (&'static str, &'static str) {
+fn health_of(s: HealthState, t: &Msgs, l: &DeviceMsgs) -> (&'static str, &'static str) {
     let key = s.as_str();
     let label = match key {
-        "online" => l.online,
-        "offline" => l.offline,
-        "demoted" => l.demoted,
+        "online" => t.state_online,
+        "offline" => t.state_offline,
+        "demoted" => t.state_demoted,
         _ => l.unknown,
     };
     (key, label)
 }
 
-fn identity(d: &DeviceView, l: &'static Labels) -> Vec<(&'static str, String)> {
+fn identity(d: &DeviceView, l: &'static DeviceMsgs) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let Some(id) = d.status.identity.as_ref() else {
         return out;
@@ -243,7 +260,12 @@ fn identity(d: &DeviceView, l: &'static Labels) -> Vec<(&'static str, String)> {
 
 /// The operating-mode strip chart: the stored changes in the window, starting from the last
 /// mode stored before it.
-async fn mode_timeline(state: &AppState, name: &str, w: Window, l: &Labels) -> WebResult<String> {
+async fn mode_timeline(
+    state: &AppState,
+    name: &str,
+    w: Window,
+    l: &DeviceMsgs,
+) -> WebResult<String> {
     let (from, to) = (millis(w.from_ms), millis(w.to_ms));
     let changes = state
         .store
@@ -274,6 +296,11 @@ async fn mode_timeline(state: &AppState, name: &str, w: Window, l: &Labels) -> W
         &changes,
         l.no_data,
     ))
+}
+
+/// A diagnostic row's identity: when the gateway saw it and the record as received.
+fn row_key(e: &StoredDiagEvent) -> String {
+    format!("{}-{}", e.gateway_time.timestamp_millis(), e.raw)
 }
 
 /// A JSON value as display text (strings without quotes).

@@ -1,9 +1,16 @@
-//! `GET /events`: the pages' live feed, as Server-Sent Events.
+//! `GET /events`: the pages' live feed, as Server-Sent Events. `GET /events?device=NAME&key=KEY`
+//! is the device page's feed: the same events plus `device` for that one device. `KEY` is the
+//! page's `data-live-key`, what the page showed when it was rendered, so a change between the
+//! render and the connection is not missed. An unknown name just never gets a `device` event.
 //!
 //! Events:
 //! - `devices`: a JSON array of device rows (as the overview renders them) that changed. The
 //!   live view is read every 500 ms on the server, so a burst of observations becomes one
 //!   event; the first event after (re)connecting carries every device.
+//! - `device`: `{"device": NAME}`: what the device page shows of NAME changed (health, mode,
+//!   a new diagnostic or CPU error, CC-Link stations, modules: at most one event per
+//!   [`STATE_GAP`]; round-trip time, tag values, cycle and link scan times alone: at most one
+//!   per [`VALUES_GAP`]). The page then fetches itself again; the event carries no HTML.
 //! - `alarm`: one committed alarm transition (the notice's JSON).
 //! - `heartbeat`: every 15 s, so the page can tell a quiet feed from a dead one.
 //! - `reload`: this browser fell behind the alarm broadcast and missed notices; the page
@@ -12,19 +19,22 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::Utc;
 use futures::Stream;
 use futures::stream::{self, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
 use super::overview::DeviceRow;
 use super::{AppState, Lang, PageCtx};
-use crate::live::Live;
+use crate::live::{DeviceView, Live};
 
 /// How often the live view is compared with what this browser has.
 const POLL: Duration = Duration::from_millis(500);
@@ -32,6 +42,12 @@ const POLL: Duration = Duration::from_millis(500);
 const HEARTBEAT_EVERY: u32 = 30;
 /// How long the browser waits before reconnecting.
 const RETRY: Duration = Duration::from_secs(2);
+/// The shortest time between two `device` events to one browser: each makes the page render
+/// again, with its store queries.
+pub(super) const STATE_GAP: Duration = Duration::from_millis(1500);
+/// The shortest time between `device` events for changes of values only (round-trip time, tag
+/// values, cycle and link scan times), which move with nearly every poll.
+pub(super) const VALUES_GAP: Duration = Duration::from_secs(5);
 
 struct Feed {
     live: Live,
@@ -41,15 +57,144 @@ struct Feed {
     tick: tokio::time::Interval,
     ticks: u32,
     first: bool,
+    /// The device a device page shows.
+    page: Option<Watched>,
+}
+
+/// The device a device page shows, and what that page has of it.
+struct Watched {
+    name: String,
+    /// What the page shows (or will show once it has refetched itself); `None` until known.
+    shown: Option<PageKey>,
+    /// Changes the page has not been told of yet.
+    state_changed: bool,
+    values_changed: bool,
+    last_sent: Option<Instant>,
+}
+
+impl Watched {
+    fn new(name: String, shown: Option<PageKey>) -> Self {
+        Self {
+            name,
+            shown,
+            state_changed: false,
+            values_changed: false,
+            last_sent: None,
+        }
+    }
+
+    /// Notes the device as it is now; true when the page should refetch itself now.
+    fn update(&mut self, now_key: PageKey, now: Instant) -> bool {
+        if let Some(shown) = self.shown {
+            self.state_changed |= shown.state != now_key.state;
+            self.values_changed |= shown.values != now_key.values;
+        }
+        self.shown = Some(now_key);
+        let gap = if self.state_changed {
+            STATE_GAP
+        } else if self.values_changed {
+            VALUES_GAP
+        } else {
+            return false;
+        };
+        if self.last_sent.is_some_and(|t| now.duration_since(t) < gap) {
+            return false;
+        }
+        self.state_changed = false;
+        self.values_changed = false;
+        self.last_sent = Some(now);
+        true
+    }
+}
+
+/// What a device page shows of a device's live view, as two fingerprints: `state` for what
+/// should reach the page soon (health, mode, the newest diagnostic or CPU error, CC-Link
+/// stations, modules, identity), `values` for what moves with nearly every poll (round-trip
+/// time, tag values and qualities, cycle and link scan times). Ages are left out: they change
+/// every moment and come along with any refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PageKey {
+    state: u64,
+    values: u64,
+}
+
+impl PageKey {
+    /// The fingerprints of `d`; the page renders them as `data-live-key`.
+    pub(super) fn of(d: &DeviceView) -> Self {
+        let mut networks = d.status.networks.clone();
+        let link_scan: Vec<serde_json::Value> = networks
+            .values_mut()
+            .filter_map(|n| n.as_object_mut()?.remove("link_scan"))
+            .collect();
+        let diag = d
+            .last_diagnostic
+            .as_ref()
+            .map(|e| (e.gateway_time, e.event_id, e.entering, &e.raw));
+        let state = serde_json::json!({
+            "health": d.health.state.as_str(),
+            "since": d.health.since,
+            "error": d.health.last_error,
+            "mode": d.status.cpu_mode,
+            "identity": d.status.identity,
+            "modules": d.status.modules,
+            "unsupported": d.status.unsupported,
+            "networks": networks,
+            "diagnostic": diag,
+        });
+        let tags: Vec<_> = d
+            .values
+            .iter()
+            .map(|v| (v.value.map(f64::to_bits), &v.quality))
+            .collect();
+        let values = serde_json::json!({
+            // As the page shows it.
+            "rtt": d.health.rtt.map(|r| format!("{:.1}", r.as_secs_f64() * 1000.0)),
+            "tags": tags,
+            "cycle": d.status.cycle_times,
+            "link_scan": link_scan,
+        });
+        Self {
+            state: fingerprint(&state),
+            values: fingerprint(&values),
+        }
+    }
+
+    /// Reads what [`PageKey`]'s `Display` wrote; anything else is `None`.
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        let (state, values) = s.split_once('.')?;
+        Some(Self {
+            state: u64::from_str_radix(state, 16).ok()?,
+            values: u64::from_str_radix(values, 16).ok()?,
+        })
+    }
+}
+
+impl fmt::Display for PageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}.{:016x}", self.state, self.values)
+    }
+}
+
+/// A hash of `v`'s JSON text: the page and the feed run in one process, so the same hasher
+/// gives the same number for the same view.
+fn fingerprint(v: &serde_json::Value) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.to_string().hash(&mut h);
+    h.finish()
 }
 
 /// `GET /events`.
 pub(super) async fn events(
     State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
     ctx: PageCtx,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let page = q.get("device").map(|name| {
+        let shown = q.get("key").and_then(|k| PageKey::parse(k));
+        Watched::new(name.clone(), shown)
+    });
     let feed = Feed {
         live: state.live.clone(),
         lang: ctx.lang,
@@ -58,6 +203,7 @@ pub(super) async fn events(
         tick,
         ticks: 0,
         first: true,
+        page,
     };
     let stream = stream::unfold(feed, |mut feed| async move {
         let events = feed.next().await;
@@ -93,6 +239,9 @@ impl Feed {
                     if let Some(e) = self.changed_devices() {
                         events.push(e);
                     }
+                    if let Some(e) = self.changed_page() {
+                        events.push(e);
+                    }
                     self.ticks = self.ticks.wrapping_add(1);
                     if self.ticks.is_multiple_of(HEARTBEAT_EVERY) {
                         events.push(Event::default().event("heartbeat").data(super::overview::rfc3339(Utc::now())));
@@ -125,6 +274,17 @@ impl Feed {
         let event = Event::default().event("devices").data(data);
         Some(if first { event.retry(RETRY) } else { event })
     }
+
+    /// A `device` event when the watched device changed in what its page shows (throttled).
+    fn changed_page(&mut self) -> Option<Event> {
+        let page = self.page.as_mut()?;
+        let view = self.live.device(&page.name, Utc::now())?;
+        if !page.update(PageKey::of(&view), Instant::now()) {
+            return None;
+        }
+        let data = serde_json::json!({ "device": page.name }).to_string();
+        Some(Event::default().event("device").data(data))
+    }
 }
 
 fn alarm_event(notice: &crate::rules::Notice) -> Event {
@@ -140,6 +300,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::model::{DiagEvent, Observation, Quality, TagReading};
     use crate::rules::{AlarmState, Notice, Priority, Transition};
 
     fn notice(id: i64) -> Arc<Notice> {
@@ -175,7 +336,165 @@ mod tests {
             tick: tokio::time::interval(POLL),
             ticks: 0,
             first: true,
+            page: None,
         }
+    }
+
+    const PLANT: &str = "[[devices]]\nname = \"cpu\"\nkind = \"s7\"\naddress = \"10.0.0.1\"\n\
+                         [[devices.tags]]\nname = \"t\"\naddress = \"DB1.DBD0:REAL\"\n\n\
+                         [[devices]]\nname = \"other\"\nkind = \"s7\"\naddress = \"10.0.0.2\"\n";
+
+    fn plant() -> Live {
+        let cfg = crate::config::parse(PLANT, std::path::Path::new("."))
+            .unwrap_or_else(|p| panic!("{p:?}"));
+        Live::new(&cfg.devices, Utc::now())
+    }
+
+    /// A feed for the device page of `name`, which shows the device as it is now.
+    fn page_feed(live: &Live, name: &str) -> Feed {
+        let (_tx, rx) = broadcast::channel(2);
+        let shown = live.device(name, Utc::now()).map(|d| PageKey::of(&d));
+        Feed {
+            live: live.clone(),
+            page: Some(Watched::new(name.to_owned(), shown)),
+            ..feed(rx)
+        }
+    }
+
+    fn diagnostic(device: &str, event_id: u16) -> Observation {
+        Observation::Diagnostics {
+            device: device.into(),
+            events: Arc::from([DiagEvent {
+                device_time: None,
+                gateway_time: Utc::now(),
+                event_id,
+                class: 3,
+                entering: Some(true),
+                text: "Module error".into(),
+                details: serde_json::Value::Null,
+                raw: event_id.to_be_bytes().to_vec(),
+            }]),
+        }
+    }
+
+    fn answered(device: &str, rtt_ms: u64, value: f64) -> Observation {
+        Observation::Values {
+            device: device.into(),
+            at: Utc::now(),
+            rtt: Duration::from_millis(rtt_ms),
+            readings: Arc::from([TagReading {
+                tag: 0,
+                value: Some(value),
+                quality: Quality::Good,
+            }]),
+        }
+    }
+
+    /// Whether `e` is the `device` event for `name` (read from its debug form: the bytes sent).
+    fn is_device_event(e: &Option<Event>, name: &str) -> bool {
+        let sent = format!(r#"event: device\ndata: {{\"device\":\"{name}\"}}\n"#);
+        e.as_ref().is_some_and(|e| format!("{e:?}").contains(&sent))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_diagnostic_of_the_shown_device_sends_a_device_event_and_others_do_not() {
+        let live = plant();
+        let mut f = page_feed(&live, "cpu");
+        assert!(
+            f.changed_page().is_none(),
+            "nothing changed since the render"
+        );
+
+        live.apply(&diagnostic("other", 0x3942));
+        assert!(f.changed_page().is_none(), "another device's diagnostic");
+
+        live.apply(&diagnostic("cpu", 0x3942));
+        let e = f.changed_page();
+        assert!(is_device_event(&e, "cpu"), "{e:?}");
+        assert!(f.changed_page().is_none(), "told once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn device_events_are_throttled_and_a_held_change_is_sent_late_not_lost() {
+        let live = plant();
+        let mut f = page_feed(&live, "cpu");
+        live.apply(&diagnostic("cpu", 0x3942));
+        assert!(f.changed_page().is_some());
+
+        // A second diagnostic right after: held until the gap has passed, then sent.
+        tokio::time::advance(POLL).await;
+        live.apply(&diagnostic("cpu", 0x4302));
+        assert!(
+            f.changed_page().is_none(),
+            "within {STATE_GAP:?} of the last event"
+        );
+        tokio::time::advance(POLL).await;
+        assert!(f.changed_page().is_none());
+        tokio::time::advance(POLL).await;
+        assert!(
+            is_device_event(&f.changed_page(), "cpu"),
+            "sent once the gap passed"
+        );
+        tokio::time::advance(STATE_GAP * 4).await;
+        assert!(f.changed_page().is_none(), "and only once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn round_trip_and_values_alone_refresh_the_page_at_most_every_few_seconds() {
+        let live = plant();
+        let mut f = page_feed(&live, "cpu");
+        live.apply(&answered("cpu", 3, 1.0));
+        assert!(
+            f.changed_page().is_some(),
+            "the first values since the render"
+        );
+        let mut sent = 0;
+        let start = Instant::now();
+        for i in 0..20u32 {
+            tokio::time::advance(POLL).await;
+            live.apply(&answered("cpu", 3 + u64::from(i % 5), f64::from(i)));
+            if f.changed_page().is_some() {
+                sent += 1;
+            }
+        }
+        // 10 s of a value changing on every poll: one event per VALUES_GAP.
+        let expected = start.elapsed().as_millis() / VALUES_GAP.as_millis();
+        assert_eq!(sent, expected as usize);
+
+        // A state change is not held for the values' gap.
+        live.apply(&diagnostic("cpu", 0x3942));
+        tokio::time::advance(STATE_GAP).await;
+        assert!(f.changed_page().is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_device_or_page_key_is_harmless() {
+        let live = plant();
+        let mut f = page_feed(&live, "nope");
+        live.apply(&diagnostic("cpu", 0x3942));
+        assert!(f.changed_page().is_none());
+
+        // Without a key the first look is taken as what the page shows.
+        let (_tx, rx) = broadcast::channel(2);
+        let mut f = Feed {
+            live: live.clone(),
+            page: Some(Watched::new("cpu".into(), PageKey::parse("not a key"))),
+            ..feed(rx)
+        };
+        assert!(f.changed_page().is_none());
+        live.apply(&diagnostic("cpu", 0x4302));
+        assert!(f.changed_page().is_some());
+    }
+
+    #[test]
+    fn a_page_key_reads_back_what_it_wrote() {
+        let live = plant();
+        let view = live.device("cpu", Utc::now());
+        let key = view.as_ref().map(PageKey::of);
+        let text = key.map(|k| k.to_string()).unwrap_or_default();
+        assert_eq!(PageKey::parse(&text), key);
+        assert_eq!(PageKey::parse("12.zz"), None);
+        assert_eq!(PageKey::parse(""), None);
     }
 
     #[tokio::test]

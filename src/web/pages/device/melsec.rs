@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::super::charts::{self, Window};
-use super::labels::Labels;
-use super::{DIAG_READ, DIAG_ROWS, MELSEC_CPU_ERROR, format_number, json_text, millis, time};
+use super::{
+    DIAG_READ, DIAG_ROWS, MELSEC_CPU_ERROR, format_number, json_text, millis, row_key, time,
+};
 use crate::live::DeviceView;
 use crate::model::HealthState;
 use crate::store::{StoredDiagEvent, StoredStatus};
@@ -23,6 +24,8 @@ pub(super) struct MelsecPart {
 
 /// A CPU error (the current one or one from its history).
 pub(super) struct CpuError {
+    /// Tells rows apart across live refreshes (a new row flashes).
+    pub(super) key: String,
     pub(super) at: String,
     pub(super) code: u16,
     pub(super) entering: bool,
@@ -35,6 +38,7 @@ pub(super) struct NetworkPart {
     pub(super) name: String,
     pub(super) kind: String,
     pub(super) line: &'static str,
+    pub(super) line_label: &'static str,
     pub(super) error: Option<String>,
     pub(super) stations: Vec<StationCell>,
     pub(super) timeline_svg: String,
@@ -72,6 +76,7 @@ pub(super) async fn part(
         .map(|e| cpu_error(e, lang))
         .collect();
     let error = errors.first().filter(|e| e.entering).map(|e| CpuError {
+        key: e.key.clone(),
         at: e.at.clone(),
         code: e.code,
         entering: true,
@@ -124,6 +129,7 @@ fn cpu_error(e: &StoredDiagEvent, lang: Lang) -> CpuError {
             .unwrap_or((stored.to_owned(), remedy_en)),
     };
     CpuError {
+        key: row_key(e),
         at: e
             .device_time
             .clone()
@@ -145,7 +151,7 @@ fn network_part(
     online: bool,
     lang: Lang,
 ) -> NetworkPart {
-    let l = Labels::of(lang);
+    let l = lang.device();
     let findings = status
         .get("findings")
         .and_then(Value::as_array)
@@ -160,10 +166,10 @@ fn network_part(
                 .collect()
         })
         .unwrap_or_default();
-    let line = match status.get("line_ok").and_then(Value::as_bool) {
-        Some(true) => "ok",
-        Some(false) => "fault",
-        None => "unknown",
+    let (line, line_label) = match status.get("line_ok").and_then(Value::as_bool) {
+        Some(true) => ("ok", l.ok),
+        Some(false) => ("fault", l.fault),
+        None => ("unknown", l.unknown),
     };
 
     // The station timeline (which stations were down) and the link scan trend, from the
@@ -244,6 +250,7 @@ fn network_part(
         name: name.to_owned(),
         kind: status.get("kind").map(json_text).unwrap_or_default(),
         line,
+        line_label,
         error: status.get("error").map(json_text),
         stations,
         timeline_svg,
@@ -253,7 +260,7 @@ fn network_part(
 }
 
 fn station_cell(s: &Value, findings: &[Value], online: bool, lang: Lang) -> StationCell {
-    let l = Labels::of(lang);
+    let l = lang.device();
     let number = s.get("number").and_then(Value::as_u64).unwrap_or(0);
     let occupies = s
         .get("occupies")
@@ -327,7 +334,7 @@ fn station_cell(s: &Value, findings: &[Value], online: bool, lang: Lang) -> Stat
         }
         title.push_str(&format!(
             "\n{}: {}",
-            l.remedy,
+            lang.msgs().remedy,
             pick("remedy").unwrap_or_else(|| l.generic_remedy.to_owned())
         ));
     }

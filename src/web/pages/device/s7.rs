@@ -5,10 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::super::charts::{self, Window};
-use super::labels::Labels;
 use super::{
     DIAG_READ, DIAG_ROWS, DeviceQuery, format_number, input_time, json_text, millis, parse_time,
-    time,
+    row_key, time,
 };
 use crate::live::DeviceView;
 use crate::store::StoredDiagEvent;
@@ -29,6 +28,8 @@ pub(super) struct S7Part {
 
 /// One row of the S7 diagnostic table.
 pub(super) struct DiagRow {
+    /// Tells rows apart across live refreshes (a new row flashes).
+    pub(super) key: String,
     pub(super) gateway_time: String,
     pub(super) device_time: String,
     pub(super) hex: String,
@@ -62,7 +63,7 @@ pub(super) async fn part(
     notices: &mut Vec<String>,
     now: DateTime<Utc>,
 ) -> WebResult<S7Part> {
-    let l = Labels::of(lang);
+    let l = lang.device();
     let class = match q.class.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => match c.parse::<u8>() {
@@ -187,7 +188,7 @@ pub(super) async fn part(
 }
 
 fn diag_row(e: &StoredDiagEvent, lang: Lang) -> DiagRow {
-    let l = Labels::of(lang);
+    let l = lang.device();
     let text = plcdiag_s7::catalog::describe(e.event_id, lang.s7());
     let detail = |k: &str| e.details.get(k).map(json_text).unwrap_or_default();
     let details = ["dat_id", "info1", "info2"]
@@ -204,6 +205,7 @@ fn diag_row(e: &StoredDiagEvent, lang: Lang) -> DiagRow {
         None => ("", ""),
     };
     DiagRow {
+        key: row_key(e),
         gateway_time: time(e.gateway_time),
         device_time: e.device_time.clone().unwrap_or_default().replace('T', " "),
         hex: format!("0x{:04X}", e.event_id),
