@@ -178,11 +178,14 @@
     if (f.type === "checkbox" || f.type === "radio") return f.checked !== f.defaultChecked;
     return f.value !== f.defaultValue;
   }
-  // Whether `node` holds something of the operator's: the focus, or a changed field.
+  // Whether `node` holds something of the operator's: the focus, a changed field, or text
+  // being selected (to copy an event text, say).
   function holdsEdit(node) {
     if (node.nodeType !== 1) return false;
     var a = document.activeElement;
     if (a && a !== document.body && node.contains(a)) return true;
+    var sel = window.getSelection && window.getSelection();
+    if (sel && !sel.isCollapsed && node.contains(sel.anchorNode)) return true;
     if (node.matches(FIELDS) && fieldChanged(node)) return true;
     return Array.prototype.some.call(node.querySelectorAll(FIELDS), fieldChanged);
   }
