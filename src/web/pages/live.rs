@@ -44,10 +44,10 @@ const HEARTBEAT_EVERY: u32 = 30;
 const RETRY: Duration = Duration::from_secs(2);
 /// The shortest time between two `device` events to one browser: each makes the page render
 /// again, with its store queries.
-pub(super) const STATE_GAP: Duration = Duration::from_millis(1500);
+const STATE_GAP: Duration = Duration::from_millis(1500);
 /// The shortest time between `device` events for changes of values only (round-trip time, tag
 /// values, cycle and link scan times), which move with nearly every poll.
-pub(super) const VALUES_GAP: Duration = Duration::from_secs(5);
+const VALUES_GAP: Duration = Duration::from_secs(5);
 
 struct Feed {
     live: Live,
