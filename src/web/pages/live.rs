@@ -121,10 +121,16 @@ pub(super) struct PageKey {
 impl PageKey {
     /// The fingerprints of `d`; the page renders them as `data-live-key`.
     pub(super) fn of(d: &DeviceView) -> Self {
+        // A network's link scan time moves with every read and its retry counter is not shown:
+        // the station map is the state, the link scan a value.
         let mut networks = d.status.networks.clone();
         let link_scan: Vec<serde_json::Value> = networks
             .values_mut()
-            .filter_map(|n| n.as_object_mut()?.remove("link_scan"))
+            .filter_map(|n| {
+                let n = n.as_object_mut()?;
+                n.remove("retries");
+                n.remove("link_scan")
+            })
             .collect();
         let diag = d
             .last_diagnostic
@@ -484,6 +490,41 @@ mod tests {
         assert!(f.changed_page().is_none());
         live.apply(&diagnostic("cpu", 0x4302));
         assert!(f.changed_page().is_some());
+    }
+
+    fn network(station_5_down: bool, link_scan_ms: f64, retries: u64) -> Observation {
+        Observation::Status {
+            device: "cpu".into(),
+            at: Utc::now(),
+            update: crate::model::StatusUpdate::Network {
+                name: "line 3".into(),
+                status: serde_json::json!({
+                    "kind": "cc-link", "line_ok": true,
+                    "stations": [{ "number": 5, "state": "ok", "down": station_5_down }],
+                    "findings": [],
+                    "link_scan": { "current_ms": link_scan_ms, "min_ms": 1.0, "max_ms": 4.0 },
+                    "retries": retries,
+                }),
+            },
+        }
+    }
+
+    #[test]
+    fn a_dropped_station_is_a_state_change_and_the_link_scan_time_a_value() {
+        let live = plant();
+        let key = |live: &Live| live.device("cpu", Utc::now()).map(|d| PageKey::of(&d));
+        live.apply(&network(false, 2.0, 0));
+        let before = key(&live);
+
+        live.apply(&network(false, 3.0, 7));
+        let scan = key(&live);
+        assert_eq!(scan.map(|k| k.state), before.map(|k| k.state));
+        assert_ne!(scan.map(|k| k.values), before.map(|k| k.values));
+
+        live.apply(&network(true, 3.0, 7));
+        let dropped = key(&live);
+        assert_ne!(dropped.map(|k| k.state), scan.map(|k| k.state));
+        assert_eq!(dropped.map(|k| k.values), scan.map(|k| k.values));
     }
 
     #[test]
