@@ -1,5 +1,6 @@
 // plcdiag pages: live updates over Server-Sent Events (overview rows, alarm lists, the device
-// page refetched when its device changes), the device filter, alarm actions and the alarm sound. Plain JavaScript, no build step, no external files (works offline).
+// page refetched when its device changes), the device filter, alarm actions and the alarm
+// sound. Plain JavaScript, no build step, no external files (works offline).
 (function () {
   "use strict";
   var base = (document.querySelector('meta[name="plcdiag-base"]') || {}).content || "";
@@ -249,6 +250,12 @@
     keepEdits: true,
     flash: ["table#diag-buffer tbody tr", "table#cpu-errors tbody tr", ".station-map .grid [data-station]"]
   };
+  var deviceStale = false;
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden || !deviceStale) return;
+    deviceStale = false;
+    refreshSoon([".device-page"], deviceRefresh);
+  });
 
   function refreshAlarmCounts() {
     refreshTimer && clearTimeout(refreshTimer);
@@ -301,7 +308,10 @@
     });
     es.addEventListener("device", function () {
       feedAlive();
-      if (page === "device") refreshSoon([".device-page"], deviceRefresh);
+      if (page !== "device") return;
+      // A tab in the background refetches once it is looked at again, not all day long.
+      if (document.hidden) deviceStale = true;
+      else refreshSoon([".device-page"], deviceRefresh);
     });
     es.addEventListener("alarm", function (e) {
       feedAlive();
