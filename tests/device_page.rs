@@ -83,6 +83,13 @@ fn s7_config(sim: &S7SimHandle) -> String {
 async fn an_s7_page_shows_identity_mode_tags_modules_and_a_filterable_diagnostic_buffer() {
     let sim = cpu().await;
     let gw = TestGateway::start(&s7_config(&sim)).await;
+    // Tags and module status are read by different polls: wait for both.
+    page_with(
+        &gw,
+        "/devices/cpu",
+        r#"table#tags tr[data-tag="temperature"][data-quality="good"]"#,
+    )
+    .await;
     let doc = page_with(
         &gw,
         "/devices/cpu",
@@ -463,7 +470,7 @@ async fn a_year_of_history_is_downsampled_and_limited() {
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     pool.close().await;
 
-    for (window, spans) in [("24h", 1), ("7d", 7)] {
+    for (window, spans) in [("1h", 1), ("24h", 1), ("7d", 7)] {
         let (status, doc) = get_page(&gw, &format!("/devices/cpu?window={window}"), None).await;
         assert_eq!(status, 200);
         let points: usize = select(&doc, "svg#cycle-trend polyline")

@@ -73,10 +73,13 @@ impl Window {
 
 /// A colour for a state name: fill and whether text on it should be dark.
 fn state_fill(state: &str) -> &'static str {
-    match state.to_ascii_uppercase().as_str() {
+    // "DOWN 4,5" (a station timeline's label) is coloured as DOWN.
+    let word = state.split_whitespace().next().unwrap_or_default();
+    match word.to_ascii_uppercase().as_str() {
         "RUN" | "OK" | "ONLINE" => "#2e7d32",
         "STOP" | "DOWN" | "FAULT" | "ERROR" | "OFFLINE" | "DEFECT" => "#c62828",
-        "STARTUP" | "HOLD" | "PAUSE" | "DEMOTED" | "FAILING" | "RESERVED" => "#ef6c00",
+        // Dark enough for white text (5:1).
+        "STARTUP" | "HOLD" | "PAUSE" | "DEMOTED" | "FAILING" | "RESERVED" => "#b45309",
         _ => "#757575",
     }
 }
@@ -405,6 +408,14 @@ mod tests {
     use super::*;
 
     const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn a_state_with_details_is_coloured_by_its_first_word() {
+        assert_eq!(state_fill("DOWN 4,5"), state_fill("DOWN"));
+        assert_eq!(state_fill("down"), "#c62828");
+        assert_eq!(state_fill("OK"), "#2e7d32");
+        assert_eq!(state_fill(""), "#757575");
+    }
 
     fn day() -> Window {
         Window {

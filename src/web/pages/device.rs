@@ -1,4 +1,4 @@
-//! The device page: `GET /devices/{name}` with `?window=24h|7d` for the charts and
+//! The device page: `GET /devices/{name}` with `?window=1h|24h|7d` for the charts and
 //! `?class=N&from=&to=` for the diagnostic table.
 //!
 //! Identity, operating mode with its timeline, round-trip time and tag values for every device;
@@ -59,6 +59,9 @@ const DIAG_READ: u32 = 5_000;
 /// The event class of MELSEC CPU errors (the MELSEC adapter's numbering: 1 = CPU error,
 /// 2 = CC-Link station).
 const MELSEC_CPU_ERROR: u8 = 1;
+/// The chart windows a device page offers (`?window=`), with their length in hours: the last
+/// hour for "what just happened", a shift or day, a week.
+const WINDOWS: [(&str, i64); 3] = [("1h", 1), ("24h", 24), ("7d", 24 * 7)];
 /// How far back the mode at the start of the chart window is looked for.
 const MODE_LOOKBACK: Duration = Duration::days(30);
 
@@ -121,6 +124,7 @@ struct DevicePage {
     since: String,
     rtt: Option<String>,
     window: &'static str,
+    windows: [&'static str; 3],
     identity: Vec<(&'static str, String)>,
     mode: Option<String>,
     mode_svg: String,
@@ -150,11 +154,13 @@ async fn build(
     let lang = ctx.lang;
     let l = lang.device();
     let mut notices = Vec::new();
-    let (window, span) = match q.window.as_deref().filter(|w| !w.is_empty()) {
-        None | Some("24h") => ("24h", Duration::hours(24)),
-        Some("7d") => ("7d", Duration::days(7)),
-        Some(other) => {
-            notices.push(format!("{}: window={other}", l.ignored));
+    let asked = q.window.as_deref().filter(|w| !w.is_empty());
+    let (window, span) = match WINDOWS.iter().find(|(w, _)| Some(*w) == asked) {
+        Some(&(w, hours)) => (w, Duration::hours(hours)),
+        None => {
+            if let Some(other) = asked {
+                notices.push(format!("{}: window={other}", l.ignored));
+            }
             ("24h", Duration::hours(24))
         }
     };
@@ -216,6 +222,7 @@ async fn build(
         since: time(d.health.since),
         rtt,
         window,
+        windows: WINDOWS.map(|(w, _)| w),
         identity,
         mode,
         mode_svg,
