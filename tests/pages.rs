@@ -152,6 +152,24 @@ async fn a_stopped_cpu_shows_as_stop_on_the_overview_and_its_alarm_can_be_acknow
     one(&doc, "#kpis [data-kpi=\"total\"]");
     one(&doc, "#journal tr[data-transition=\"raised\"]");
     assert!(doc.select(&sel("#journal tr.empty")).next().is_none());
+    assert_eq!(
+        text(one(&doc, "#active-alarms tr[data-alarm-id] .astate")),
+        "Unacknowledged"
+    );
+    // States and transitions in the page's language, the machine names in the attributes.
+    let (_, _, zh) = page(&gw, "/alarms", &[("accept-language", "zh-CN")]).await;
+    assert_eq!(
+        text(one(&zh, "#active-alarms tr[data-alarm-id] .astate")),
+        "未确认"
+    );
+    let raised = one(&zh, "#journal tr[data-transition=\"raised\"]");
+    assert!(text(raised).contains("报警"), "{}", text(raised));
+    assert!(
+        zh.select(&sel(
+            "select[name=\"state\"] option[value=\"unacknowledged\"]"
+        ))
+        .any(|o| text(o) == "未确认")
+    );
     let overview = page(&gw, "/", &[]).await.2;
     assert_eq!(
         attr(

@@ -325,7 +325,8 @@
           banner._t = setTimeout(function () { banner.hidden = true; }, 30000);
         }
       }
-      if (page === "alarms") refreshSoon(["section.active-alarms", "#kpis", "#journal"]);
+      // keepEdits: a note being typed, or a shelve duration picked, survives a new alarm.
+      if (page === "alarms") refreshSoon(["section.active-alarms", "#kpis", "#journal"], { keepEdits: true });
       else if (page === "overview") refreshAlarmCounts();
     });
     es.addEventListener("reload", function () { location.reload(); });
@@ -353,7 +354,14 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body)
     }).then(function (r) {
-      if (r.ok) { if (err) err.hidden = true; refreshSoon(["section.active-alarms", "#journal"]); return; }
+      if (r.ok) {
+        if (err) err.hidden = true;
+        // The note is spent and the row is done with: let the refresh replace it.
+        if (note) { note.value = ""; note.defaultValue = ""; }
+        if (row && row.contains(document.activeElement)) document.activeElement.blur();
+        refreshSoon(["section.active-alarms", "#journal"], { keepEdits: true });
+        return;
+      }
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (err) { err.textContent = err.getAttribute("data-label") + ": " + (j.error || r.status); err.hidden = false; }
         btn.disabled = false;

@@ -51,6 +51,7 @@ pub(crate) fn priority_label(p: Priority, t: &Msgs) -> &'static str {
 struct ActiveRow {
     a: AlarmRow,
     priority: &'static str,
+    state: &'static str,
     raised_at: String,
     shelved_until: Option<String>,
     can_ack: bool,
@@ -61,6 +62,8 @@ struct ActiveRow {
 struct HistoryRow {
     j: JournalRow,
     priority: &'static str,
+    state: &'static str,
+    transition: &'static str,
     at: String,
 }
 
@@ -199,6 +202,7 @@ async fn render(state: &AppState, ctx: &PageCtx, q: &AlarmQuery) -> Result<Alarm
         .filter(|a| priority.is_none_or(|p| a.priority == p))
         .map(|a| ActiveRow {
             priority: priority_label(a.priority, t),
+            state: ctx.lang.alarm_state(a.state),
             raised_at: rfc3339(a.raised_at),
             shelved_until: a.shelved_until.map(rfc3339),
             can_ack: !a.acked || a.state == AlarmState::Latched,
@@ -224,6 +228,8 @@ async fn render(state: &AppState, ctx: &PageCtx, q: &AlarmQuery) -> Result<Alarm
         .into_iter()
         .map(|j| HistoryRow {
             priority: priority_label(j.priority, t),
+            state: ctx.lang.alarm_state(j.state),
+            transition: ctx.lang.transition(j.transition),
             at: rfc3339(j.at),
             j,
         })
@@ -267,12 +273,11 @@ async fn render(state: &AppState, ctx: &PageCtx, q: &AlarmQuery) -> Result<Alarm
         priorities: options(&Priority::ALL, priority, Priority::as_str, |p| {
             priority_label(p, t)
         }),
-        states: options(&STATES, alarm_state, AlarmState::as_str, AlarmState::as_str),
-        transitions: options(
-            &TRANSITIONS,
-            transition,
-            Transition::as_str,
-            Transition::as_str,
-        ),
+        states: options(&STATES, alarm_state, AlarmState::as_str, |s| {
+            ctx.lang.alarm_state(s)
+        }),
+        transitions: options(&TRANSITIONS, transition, Transition::as_str, |tr| {
+            ctx.lang.transition(tr)
+        }),
     })
 }

@@ -7,6 +7,8 @@
 //! with their driver crates and are looked up by code.
 
 use axum::http::HeaderMap;
+
+use crate::rules::{AlarmState, Transition};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 
 /// The cookie that keeps the language chosen with the switch.
@@ -72,6 +74,58 @@ impl Lang {
         match self {
             Self::En => "en",
             Self::ZhCn => "zh",
+        }
+    }
+}
+
+impl Lang {
+    /// An alarm state in words (ISA-18.2's states).
+    pub(crate) fn alarm_state(self, s: AlarmState) -> &'static str {
+        use AlarmState as S;
+        match (self, s) {
+            (Self::En, S::Normal) => "Normal",
+            (Self::En, S::Unacknowledged) => "Unacknowledged",
+            (Self::En, S::Acknowledged) => "Acknowledged",
+            (Self::En, S::RtnUnacknowledged) => "Returned, unacknowledged",
+            (Self::En, S::Latched) => "Latched",
+            (Self::En, S::Shelved) => "Shelved",
+            (Self::En, S::Suppressed) => "Suppressed",
+            (Self::En, S::OutOfService) => "Out of service",
+            (Self::ZhCn, S::Normal) => "正常",
+            (Self::ZhCn, S::Unacknowledged) => "未确认",
+            (Self::ZhCn, S::Acknowledged) => "已确认",
+            (Self::ZhCn, S::RtnUnacknowledged) => "已恢复，未确认",
+            (Self::ZhCn, S::Latched) => "已锁存",
+            (Self::ZhCn, S::Shelved) => "已搁置",
+            (Self::ZhCn, S::Suppressed) => "已抑制",
+            (Self::ZhCn, S::OutOfService) => "停用",
+        }
+    }
+
+    /// A journal transition in words.
+    pub(crate) fn transition(self, t: Transition) -> &'static str {
+        use Transition as T;
+        match (self, t) {
+            (Self::En, T::Raised) => "Raised",
+            (Self::En, T::Cleared) => "Cleared",
+            (Self::En, T::Acknowledged) => "Acknowledged",
+            (Self::En, T::Reset) => "Reset",
+            (Self::En, T::ReAlarmed) => "Re-alarmed",
+            (Self::En, T::Shelved) => "Shelved",
+            (Self::En, T::Unshelved) => "Unshelved",
+            (Self::En, T::ShelveExpired) => "Shelving expired",
+            (Self::En, T::Suppressed) => "Suppressed",
+            (Self::En, T::Unsuppressed) => "Unsuppressed",
+            (Self::ZhCn, T::Raised) => "报警",
+            (Self::ZhCn, T::Cleared) => "恢复",
+            (Self::ZhCn, T::Acknowledged) => "确认",
+            (Self::ZhCn, T::Reset) => "复位",
+            (Self::ZhCn, T::ReAlarmed) => "再次报警",
+            (Self::ZhCn, T::Shelved) => "搁置",
+            (Self::ZhCn, T::Unshelved) => "取消搁置",
+            (Self::ZhCn, T::ShelveExpired) => "搁置到期",
+            (Self::ZhCn, T::Suppressed) => "抑制",
+            (Self::ZhCn, T::Unsuppressed) => "解除抑制",
         }
     }
 }
