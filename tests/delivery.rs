@@ -20,6 +20,11 @@ use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// The gateway's address in the config (written with a trailing `/`, which is dropped) and
+/// the link each alert must carry.
+const EXTERNAL_URL: &str = "https://scada.example/plcdiag";
+const GENERATOR_URL: &str = "https://scada.example/plcdiag/alarms?device=boiler&rule=level_high";
+
 /// What the receiver got: (journal id, alarm id, transition, idempotency key) in arrival order.
 type Received = Arc<Mutex<Vec<(i64, i64, String, String)>>>;
 
@@ -46,6 +51,16 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Sta
         .unwrap_or("")
         .to_owned();
     let mut got = r.got.lock().unwrap_or_else(|e| e.into_inner());
+    // The link back to the UI, from `gateway.external_url`: a wrong one is refused, and the
+    // refused notices are then missing from the set the test expects.
+    let links_ok = v["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|a| a["generatorURL"] == GENERATOR_URL);
+    if v["externalURL"] != EXTERNAL_URL || !links_ok {
+        return StatusCode::BAD_REQUEST;
+    }
     for a in v["alerts"].as_array().into_iter().flatten() {
         let ann = &a["annotations"];
         let num = |k: &str| {
@@ -144,6 +159,7 @@ async fn every_alarm_change_arrives_in_order_through_failures_an_outage_and_a_re
     let text = format!(
         r#"[gateway]
 database = "h.db"
+external_url = "{EXTERNAL_URL}/"
 
 [[devices]]
 name = "boiler"

@@ -101,6 +101,16 @@ fn base_url(receiver: &ReceiverConfig) -> Option<&str> {
         .filter(|u| !u.is_empty())
 }
 
+/// The alarms page of the gateway's UI filtered to this alarm's device and rule: where a
+/// person who follows the link sees it with its journal and can acknowledge it.
+fn alarm_page(base: &str, n: &Notice) -> Option<String> {
+    let mut url = reqwest::Url::parse(&format!("{base}/alarms")).ok()?;
+    url.query_pairs_mut()
+        .append_pair("device", &n.device)
+        .append_pair("rule", &n.rule);
+    Some(url.into())
+}
+
 /// Who acknowledged or reset the alarm in this transition, if it was that kind of transition.
 fn ack_by(n: &Notice) -> Option<&str> {
     matches!(n.transition, Transition::Acknowledged | Transition::Reset)
@@ -150,7 +160,7 @@ fn alert(receiver: &ReceiverConfig, n: &Notice) -> Alert {
         starts_at: rfc3339(n.raised_at),
         ends_at,
         generator_url: base_url(receiver)
-            .map(|u| format!("{u}/api/alarms/{}", n.alarm_id))
+            .and_then(|u| alarm_page(u, n))
             .unwrap_or_default(),
     }
 }
@@ -351,9 +361,9 @@ pub fn digest(receiver: &ReceiverConfig, notices: &[Notice], limit: Limit) -> St
     };
     let footer = match (base_url(receiver), markup) {
         (None, _) => String::new(),
-        (Some(u), Markup::Markdown) => format!("\n[Open plcdiag]({u}/api/alarms)"),
-        (Some(u), Markup::Slack) => format!("\n<{u}/api/alarms|Open plcdiag>"),
-        (Some(u), Markup::Plain) => format!("\n{u}/api/alarms"),
+        (Some(u), Markup::Markdown) => format!("\n[Open plcdiag]({u}/alarms)"),
+        (Some(u), Markup::Slack) => format!("\n<{u}/alarms|Open plcdiag>"),
+        (Some(u), Markup::Plain) => format!("\n{u}/alarms"),
     };
     let reserve = limit.measure(&more_line(markup, notices.len())) + 1 + limit.measure(&footer);
     let mut out = header;
@@ -461,6 +471,19 @@ mod tests {
     }
 
     #[test]
+    fn links_go_to_the_alarms_page_under_the_base_path_with_the_names_encoded() {
+        let mut r = receiver(ReceiverKind::Webhook);
+        r.external_url = Some("https://scada.example/plcdiag".into());
+        let mut n = notice(7, "line 3 press&co", Transition::Raised);
+        n.rule = "cpu_stop".into();
+        let v = serde_json::to_value(alertmanager(&r, &[n])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            get(&v, "alerts.0.generatorURL"),
+            "https://scada.example/plcdiag/alarms?device=line+3+press%26co&rule=cpu_stop"
+        );
+    }
+
+    #[test]
     fn the_webhook_body_is_an_alertmanager_v4_envelope() {
         let mut raised = notice(7, "press-07", Transition::Raised);
         raised.journal_id = 41;
@@ -494,7 +517,7 @@ mod tests {
         assert_eq!(s("alerts.0.endsAt"), ZERO_TIME);
         assert_eq!(
             s("alerts.0.generatorURL"),
-            "http://gw-01.example:8080/api/alarms/7"
+            "http://gw-01.example:8080/alarms?device=press-07&rule=cpu_stop"
         );
         assert_eq!(s("alerts.0.fingerprint").len(), 16);
     }
@@ -591,7 +614,7 @@ mod tests {
         );
         assert_eq!(text.matches("- **HIGH** ").count(), 3, "{text}");
         assert!(
-            text.ends_with("[Open plcdiag](http://gw-01.example:8080/api/alarms)"),
+            text.ends_with("[Open plcdiag](http://gw-01.example:8080/alarms)"),
             "{text}"
         );
 
@@ -618,7 +641,7 @@ mod tests {
         assert_eq!(s["blocks"][0]["text"]["type"], "mrkdwn");
         let text = parse(&s["blocks"][0]["text"]["text"]);
         assert_eq!(text.matches("• *HIGH* ").count(), 3, "{text}");
-        assert!(text.ends_with("<http://gw-01.example:8080/api/alarms|Open plcdiag>"));
+        assert!(text.ends_with("<http://gw-01.example:8080/alarms|Open plcdiag>"));
     }
 
     #[test]
