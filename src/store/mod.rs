@@ -318,8 +318,11 @@ impl Store {
             return Ok(None);
         };
         let rows = sqlx::query(
+            // Newest first in the order of the (device_id, gateway_ms) index, so SQLite stops
+            // after `limit` rows instead of sorting the whole window by id first; the id breaks
+            // ties (events of one poll share their gateway time) in the order they were stored.
             "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
-             WHERE device_id = ? AND gateway_ms BETWEEN ? AND ? ORDER BY id DESC LIMIT ?",
+             WHERE device_id = ? AND gateway_ms BETWEEN ? AND ? ORDER BY gateway_ms DESC, id DESC LIMIT ?",
         )
         .bind(id)
         .bind(from.timestamp_millis())
@@ -394,17 +397,24 @@ impl Store {
         let Some(id) = self.device_id(device).await? else {
             return Ok(None);
         };
-        let rows = sqlx::query(
+        // Two statements, not `(?2 IS NULL OR kind = ?2)`: with that condition SQLite can use
+        // only the device of the (device_id, kind, at_ms) index and reads every status row the
+        // device ever stored (a year of cycle times is millions) to find one kind's window.
+        let sql = if kind.is_some() {
             "SELECT at_ms, kind, value FROM device_status
-             WHERE device_id = ?1 AND (?2 IS NULL OR kind = ?2) AND at_ms BETWEEN ?3 AND ?4 ORDER BY at_ms, id LIMIT ?5",
-        )
-        .bind(id)
-        .bind(kind)
-        .bind(from.timestamp_millis())
-        .bind(to.timestamp_millis())
-        .bind(HISTORY_ROW_LIMIT)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE device_id = ?1 AND kind = ?2 AND at_ms BETWEEN ?3 AND ?4 ORDER BY at_ms, id LIMIT ?5"
+        } else {
+            "SELECT at_ms, kind, value FROM device_status
+             WHERE device_id = ?1 AND ?2 IS NULL AND at_ms BETWEEN ?3 AND ?4 ORDER BY at_ms, id LIMIT ?5"
+        };
+        let rows = sqlx::query(sql)
+            .bind(id)
+            .bind(kind)
+            .bind(from.timestamp_millis())
+            .bind(to.timestamp_millis())
+            .bind(HISTORY_ROW_LIMIT)
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let value: String = r.try_get("value")?;
