@@ -154,6 +154,11 @@ async function scenarios(browser) {
   const title = await viewer.locator(down).first().getAttribute("title");
   check(/Cause:/.test(title ?? "") && /What to do:/.test(title ?? ""), `the station says why (title ${title})`);
   check((await count(viewer, `${map} [data-station="1"][data-state="ok"]`)) === 1, "station 1 still ok");
+  // A tap on the station (tablets have no hover) opens its cause and remedy.
+  await viewer.click(down);
+  const detail = viewer.locator(`${down} .detail`);
+  check(await detail.isVisible(), "clicking station 5 shows its details");
+  check(/What to do:/.test((await detail.textContent()) ?? ""), "the details name the remedy");
   await shot(viewer, "04-device-plc-station-map");
   await viewer.goto(`${base}/`);
   await viewer.waitForSelector('[data-device="plc"][data-state="cclink_fault"]', { state: "attached" });
