@@ -6,24 +6,14 @@ mod common;
 
 use std::process::Stdio;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use common::TestGateway;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use common::{TestGateway, cheap_hash as hash, cookie_value, hidden, set_cookie};
+use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::redirect::Policy;
 use tokio::io::AsyncWriteExt;
 
 const VIEWER_TOKEN: &str = "viewer-token-0123456789";
 const OPERATOR_TOKEN: &str = "operator-token-0123456789";
-
-/// A cheap argon2id hash (tests log in many times; the cost is part of the PHC string).
-fn hash(password: &str) -> String {
-    let params = argon2::Params::new(64, 1, 1, None).unwrap_or_else(|e| panic!("{e}"));
-    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::encode_b64(b"plcdiag-test-salt").unwrap_or_else(|e| panic!("{e}"));
-    a.hash_password(password.as_bytes(), &salt)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_string()
-}
 
 fn auth_config(extra: &str) -> String {
     format!(
@@ -64,39 +54,6 @@ fn client() -> reqwest::Client {
         .redirect(Policy::none())
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The value of cookie `name` set by a response.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
-
-fn cookie_value(set_cookie: &str) -> String {
-    set_cookie
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_owned())
-        .unwrap_or_default()
-}
-
-/// The `value` of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name} in {html}"))
-        + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// A browser's view: the login form's cookie and token.

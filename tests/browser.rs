@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use common::TestGateway;
+use common::{TestGateway, cheap_hash as hash};
 use plcdiag_melsec::sim::{McSim, SimStation};
 use plcdiag_modbus::Sim;
 use plcdiag_s7::sim::{S7Sim, SimMode};
@@ -30,16 +29,6 @@ const LIMIT: Duration = Duration::from_secs(90);
 
 const SETUP: &str = "run scripts/setup-browser.sh (installs Debian's chromium package and runs \
                      `npm ci` in tests/e2e)";
-
-/// A cheap argon2id hash: the cost is part of the PHC string, the gateway verifies with it.
-fn hash(password: &str) -> String {
-    let params = argon2::Params::new(64, 1, 1, None).unwrap_or_else(|e| panic!("{e}"));
-    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::encode_b64(b"plcdiag-e2e-salt").unwrap_or_else(|e| panic!("{e}"));
-    a.hash_password(password.as_bytes(), &salt)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_string()
-}
 
 /// Chromium, Node.js and playwright-core, or a failure that says how to install them.
 fn browser_setup(root: &Path) -> PathBuf {

@@ -182,16 +182,22 @@ async fn run_with_an_invalid_config_exits_2_and_names_the_problem() {
     );
 }
 
-#[tokio::test]
-async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut demo = plcdiag()
+/// `plcdiag demo` on a free port with its history in `dir`, stdout piped.
+fn spawn_demo(dir: &tempfile::TempDir, extra: &[&str]) -> Child {
+    plcdiag()
         .args(["demo", "--listen", "127.0.0.1:0", "--database"])
         .arg(dir.path().join("demo.db"))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut demo = spawn_demo(&dir, &[]);
     let (line, _rest) = line_with(&mut demo, "API:").await;
     let url = line
         .split_whitespace()
@@ -245,20 +251,7 @@ async fn the_demo_serves_its_simulated_devices_and_cpus_and_stops_cleanly() {
 #[tokio::test]
 async fn the_demo_under_a_base_path_serves_the_ui_and_api_there_only() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut demo = plcdiag()
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--base-path",
-            "/plcdiag/",
-        ])
-        .arg("--database")
-        .arg(dir.path().join("demo.db"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut demo = spawn_demo(&dir, &["--base-path", "/plcdiag/"]);
     let (line, _rest) = line_with(&mut demo, "UI:").await;
     let ui = line
         .split_whitespace()

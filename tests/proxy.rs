@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::TestGateway;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use common::{TestGateway, cheap_hash, cookie_value, hidden, set_cookie as cookie};
+use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::redirect::Policy;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -108,43 +108,6 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
-}
-
-fn cheap_hash(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let params = argon2::Params::new(64, 1, 1, None).unwrap_or_else(|e| panic!("{e}"));
-    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::encode_b64(b"plcdiag-test-salt").unwrap_or_else(|e| panic!("{e}"));
-    a.hash_password(password.as_bytes(), &salt)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_string()
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
-
-fn cookie_value(set_cookie: &str) -> String {
-    set_cookie
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_owned())
-        .unwrap_or_default()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    html.split(&marker)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no field {name} in {html}"))
-        .to_owned()
 }
 
 fn location(headers: &HeaderMap) -> String {

@@ -137,3 +137,45 @@ pub fn python() -> PathBuf {
         "no Python with the test peers: run scripts/setup-test-peers.sh (or set PLCDIAG_PYTHON)"
     );
 }
+
+/// A cheap argon2id hash for `[[auth.users]]` (tests log in often; the cost is part of the PHC
+/// string, and the gateway verifies with it).
+pub fn cheap_hash(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let params = argon2::Params::new(64, 1, 1, None).unwrap_or_else(|e| panic!("{e}"));
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::encode_b64(b"plcdiag-test-salt").unwrap_or_else(|e| panic!("{e}"));
+    a.hash_password(password.as_bytes(), &salt)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string()
+}
+
+/// The `Set-Cookie` header a response sets for cookie `name`.
+pub fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The value in a `Set-Cookie` header.
+pub fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default()
+}
+
+/// The `value` of the hidden input `name` in a page (the login form's CSRF token).
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        .to_owned()
+}

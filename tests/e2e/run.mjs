@@ -14,10 +14,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const base = process.env.PLCDIAG_BASE;
-const executablePath = process.env.PLCDIAG_CHROMIUM || "/usr/bin/chromium";
 const artifacts = process.env.PLCDIAG_ARTIFACTS || "e2e-artifacts";
 if (!base) {
   console.log("FAIL PLCDIAG_BASE is not set (tests/browser.rs sets it)");
@@ -220,20 +219,7 @@ async function scenarios(browser) {
   check(pageErrors.length === 0, `no JavaScript errors on the pages: ${pageErrors.join("; ")}`);
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  // Playwright gives every launch a new empty profile (its own --user-data-dir).
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 let failed = false;
 try {
   await scenarios(browser);

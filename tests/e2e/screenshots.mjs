@@ -7,7 +7,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [base, out, ...names] = process.argv.slice(2);
 if (!base || !out || names.length === 0) {
@@ -16,20 +16,7 @@ if (!base || !out || names.length === 0) {
 }
 mkdirSync(out, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.PLCDIAG_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  // Keep Chromium off the network: only the gateway on loopback is reached.
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 
 /** Opens `path` in a fresh context and waits until the live feed is connected. */
 async function open(path, locale) {
