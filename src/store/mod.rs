@@ -294,6 +294,29 @@ pub struct StoredDiagEvent {
     pub raw: String,
 }
 
+/// A `diag_events` row as the API returns it.
+fn stored_diag_event(r: &sqlx::sqlite::SqliteRow) -> Result<StoredDiagEvent, Error> {
+    use std::fmt::Write as _;
+    let event_id = u16::try_from(r.try_get::<i64, _>("event_id")?).unwrap_or_default();
+    let details: &str = r.try_get("details")?;
+    let raw: &[u8] = r.try_get("raw")?;
+    let mut hex = String::with_capacity(raw.len() * 2);
+    for b in raw {
+        let _ = write!(hex, "{b:02X}");
+    }
+    Ok(StoredDiagEvent {
+        gateway_time: from_millis(r.try_get("gateway_ms")?),
+        device_time: r.try_get("device_time")?,
+        event_id,
+        event_hex: format!("0x{event_id:04X}"),
+        class: u8::try_from(r.try_get::<i64, _>("class")?).unwrap_or_default(),
+        entering: r.try_get("entering")?,
+        text: r.try_get("text")?,
+        details: serde_json::from_str(details).unwrap_or(serde_json::Value::Null),
+        raw: hex,
+    })
+}
+
 /// A status part as stored, e.g. one entry of the operating-mode timeline.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredStatus {
@@ -330,24 +353,69 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let event_id = u16::try_from(r.try_get::<i64, _>("event_id")?).unwrap_or_default();
-            let details: String = r.try_get("details")?;
-            let raw: Vec<u8> = r.try_get("raw")?;
-            out.push(StoredDiagEvent {
-                gateway_time: from_millis(r.try_get("gateway_ms")?),
-                device_time: r.try_get("device_time")?,
-                event_id,
-                event_hex: format!("0x{event_id:04X}"),
-                class: u8::try_from(r.try_get::<i64, _>("class")?).unwrap_or_default(),
-                entering: r.try_get("entering")?,
-                text: r.try_get("text")?,
-                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-                raw: raw.iter().map(|b| format!("{b:02X}")).collect(),
-            });
-        }
-        Ok(Some(out))
+        rows.iter()
+            .map(stored_diag_event)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// One page of a device's diagnostic table: the newest `limit` events seen between `from`
+    /// and `to`, of `class` only when given, newest first; and how many events match, counted
+    /// up to `count_up_to` (a count that reaches it means "at least").
+    ///
+    /// The filter and the limit apply in SQL, so a page reads only the rows it shows; with a
+    /// class, the (device_id, class, gateway_ms) index finds them.
+    pub async fn diagnostics_page(
+        &self,
+        device: &str,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        class: Option<u8>,
+        limit: u32,
+        count_up_to: u32,
+    ) -> Result<Option<(Vec<StoredDiagEvent>, u64)>, Error> {
+        let Some(id) = self.device_id(device).await? else {
+            return Ok(None);
+        };
+        let (from, to) = (window.0.timestamp_millis(), window.1.timestamp_millis());
+        let class = class.map(i64::from);
+        let (rows_sql, count_sql) = if class.is_some() {
+            (
+                "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
+                 WHERE device_id = ?1 AND class = ?2 AND gateway_ms BETWEEN ?3 AND ?4
+                 ORDER BY gateway_ms DESC, id DESC LIMIT ?5",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM diag_events
+                 WHERE device_id = ?1 AND class = ?2 AND gateway_ms BETWEEN ?3 AND ?4 LIMIT ?5)",
+            )
+        } else {
+            (
+                "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
+                 WHERE device_id = ?1 AND ?2 IS NULL AND gateway_ms BETWEEN ?3 AND ?4
+                 ORDER BY gateway_ms DESC, id DESC LIMIT ?5",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM diag_events
+                 WHERE device_id = ?1 AND ?2 IS NULL AND gateway_ms BETWEEN ?3 AND ?4 LIMIT ?5)",
+            )
+        };
+        let rows = sqlx::query(rows_sql)
+            .bind(id)
+            .bind(class)
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let matching: i64 = sqlx::query_scalar(count_sql)
+            .bind(id)
+            .bind(class)
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(count_up_to))
+            .fetch_one(&self.pool)
+            .await?;
+        let events = rows
+            .iter()
+            .map(stored_diag_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((events, u64::try_from(matching).unwrap_or(0))))
     }
 
     /// A device's last `limit` diagnostic events, oldest first, as the model carries them: the
@@ -448,5 +516,91 @@ impl Store {
             .bind(device)
             .fetch_optional(&self.pool)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        from_millis(ms)
+    }
+
+    /// A store with device `cpu` and 20 events, 10 ms apart from 1,000 ms: classes 1 and 2
+    /// alternating, the last two sharing their gateway time (one poll).
+    async fn store_with_events() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir.path().join("h.db"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query(
+            "INSERT INTO devices (name, kind, address, created_ms) VALUES ('cpu', 's7', 'x', 0)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..20i64 {
+            sqlx::query(
+                "INSERT INTO diag_events (device_id, gateway_ms, event_id, class, entering, text, details, raw)
+                 VALUES (1, ?, ?, ?, 1, 'e', '{\"n\":1}', ?)",
+            )
+            .bind(1_000 + 10 * i.min(18))
+            .bind(0x1000 * (1 + i % 2) + i)
+            .bind(1 + i % 2)
+            .bind(vec![0xAB, u8::try_from(i).unwrap_or(0)])
+            .execute(&store.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_diagnostics_page_has_the_newest_events_of_the_class_and_counts_up_to_the_cap() {
+        let (_dir, store) = store_with_events().await;
+        let window = (at(0), at(10_000));
+        let (rows, matching) = store
+            .diagnostics_page("cpu", window, Some(2), 3, 5)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("device cpu"));
+        // Class 2 are the odd events; the newest is 19 (stored after 18 at the same time).
+        let ids: Vec<u16> = rows.iter().map(|e| e.event_id).collect();
+        assert_eq!(ids, vec![0x2000 + 19, 0x2000 + 17, 0x2000 + 15]);
+        assert_eq!(matching, 5, "10 match; counted up to the cap");
+        assert_eq!(rows[0].raw, "AB13");
+        assert_eq!(rows[0].details, serde_json::json!({ "n": 1 }));
+
+        let (rows, matching) = store
+            .diagnostics_page("cpu", window, None, 2, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("device cpu"));
+        let ids: Vec<u16> = rows.iter().map(|e| e.event_id).collect();
+        assert_eq!(
+            ids,
+            vec![0x2000 + 19, 0x1000 + 18],
+            "ties keep the stored order"
+        );
+        assert_eq!(matching, 20);
+    }
+
+    #[tokio::test]
+    async fn a_diagnostics_page_keeps_to_its_window_and_knows_no_unknown_device() {
+        let (_dir, store) = store_with_events().await;
+        let (rows, matching) = store
+            .diagnostics_page("cpu", (at(1_000), at(1_030)), Some(1), 10, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("device cpu"));
+        let ids: Vec<u16> = rows.iter().map(|e| e.event_id).collect();
+        assert_eq!(ids, vec![0x1000 + 2, 0x1000]);
+        assert_eq!(matching, 2);
+        let none = store
+            .diagnostics_page("nope", (at(0), at(10_000)), None, 10, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.is_none());
     }
 }
