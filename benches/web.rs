@@ -71,6 +71,8 @@ const USAGE: &str = "usage: cargo bench --bench web -- <mode> [options]
       [--samples 1000] [--warmup 100] [--devices 1000] [--days 365] [--fresh]
       GET / with --devices devices; GET /devices/NAME (24h, 7d, class filter) with --days of
       history for one S7 CPU and one MELSEC PLC (cached under target/web-bench/ unless --fresh)
+  store [--days 365] [--fresh]
+      only the store calls the device pages make (and the proposed ones), timed alone
   --quick
       both, small: 8 days of history in a temporary directory, 100 samples, 10 warm-up";
 
@@ -101,6 +103,8 @@ struct Options {
     devices: usize,
     days: i64,
     fresh: bool,
+    /// `store`: only the store calls of the device pages, timed alone.
+    store_only: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -117,7 +121,7 @@ fn main() -> anyhow::Result<()> {
     let (overview, device) = match mode.as_str() {
         "all" | "--quick" => (true, true),
         "overview" => (true, false),
-        "device" => (false, true),
+        "device" | "store" => (false, true),
         other => bail!("unknown mode {other:?}\n{USAGE}"),
     };
     let o = Options {
@@ -126,6 +130,7 @@ fn main() -> anyhow::Result<()> {
         devices: opt(rest, "--devices", 1000)?,
         days: opt(rest, "--days", if quick { 8 } else { 365 })?,
         fresh: quick || rest.iter().any(|a| a == "--fresh"),
+        store_only: mode == "store",
     };
     ensure!(
         o.samples > 0 && o.devices >= 10 && o.days >= 8,
@@ -1027,8 +1032,10 @@ async fn device_bench(o: &Options) -> anyhow::Result<()> {
             check: melsec_check("7d"),
         },
     ];
-    let app = router(live, store.clone());
-    measure(&app, &cases, o).await?;
+    if !o.store_only {
+        let app = router(live, store.clone());
+        measure(&app, &cases, o).await?;
+    }
     store_breakdown(&store, o).await?;
     store.close().await;
     Ok(())
@@ -1107,6 +1114,37 @@ async fn store_breakdown(store: &Store, o: &Options) -> anyhow::Result<()> {
             "  {label:<44} {rows:>7} {:>9.2} {:>9.2}",
             ms(pct(&times, 50.0)),
             ms(pct(&times, 99.0))
+        );
+    }
+    // What the diagnostic tables would read with the filter and the limit in SQL
+    // (`Store::diagnostics_page`; the pages read 5,000 rows and filter them instead).
+    let pages = [
+        (S7_NAME, None, "all classes"),
+        (S7_NAME, Some(3u8), "class 3"),
+        (MELSEC_NAME, Some(1u8), "class 1"),
+    ];
+    for (device, class, what) in pages {
+        let mut times = Vec::with_capacity(rounds);
+        let mut rows = (0, 0);
+        for _ in 0..rounds {
+            let to = Utc::now();
+            let window = (to - chrono::Duration::days(30), to);
+            let t0 = Instant::now();
+            let page = store
+                .diagnostics_page(device, window, class, 500, 5_000)
+                .await?
+                .context("device")?;
+            times.push(t0.elapsed());
+            rows = (page.0.len(), page.1);
+        }
+        times.sort();
+        let label = format!("diagnostics_page {device} 30d {what} 500");
+        println!(
+            "  {label:<44} {:>7} {:>9.2} {:>9.2}   ({} matching, counted up to 5000)",
+            rows.0,
+            ms(pct(&times, 50.0)),
+            ms(pct(&times, 99.0)),
+            rows.1
         );
     }
     Ok(())
