@@ -29,8 +29,8 @@ WORKDIR /var/lib/plcdiag
 VOLUME ["/var/lib/plcdiag"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["plcdiag", "healthcheck"]
-# plcdiag stops cleanly on SIGTERM (what `docker stop` sends); in the worst case that takes
-# 13 s, so run with `--stop-timeout 15` (docker's default is 10 s).
+# plcdiag stops cleanly on SIGTERM (what `docker stop` sends), normally in milliseconds but
+# 40 s at the very worst (docs/DEPLOY.md, "Shutdown"): run with `--stop-timeout 45`.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["plcdiag"]
 CMD ["run", "--config", "/etc/plcdiag/plcdiag.toml"]

@@ -240,7 +240,11 @@ async fn dispatch(command: Command) -> ExitCode {
 /// other codes as reserved).
 async fn healthcheck(url: &str, timeout: std::time::Duration) -> ExitCode {
     let answer = async {
-        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        // Straight to the gateway: an HTTP(S)_PROXY meant for notifications must not carry it.
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .no_proxy()
+            .build()?;
         let response = client.get(url).send().await?;
         let status = response.status();
         Ok::<_, reqwest::Error>((status, response.text().await.unwrap_or_default()))

@@ -145,6 +145,13 @@ when = 'cpu_mode() == "STOP"'
 priority = "critical"
 message = "{{device}} is in STOP"
 
+[[rules]]
+name = "conveyor_inputs_down"
+device = "plc"
+when = 'station_down(1)'
+priority = "low"
+message = "{{device}}: conveyor inputs off the link"
+
 [auth]
 [[auth.users]]
 name = "vera"
@@ -203,6 +210,8 @@ role = "operator"
                 "inject-s7-event" => s7.push_event(0x3942, 0x53, 0x0004, 0),
                 "drop-station" => mc.drop_station(0, 5, true),
                 "stop-cpu" => s7.set_mode(SimMode::Stop),
+                // A second alarm while the operator types a note for the first.
+                "drop-station-1" => mc.drop_station(0, 1, true),
                 other => panic!("the script asked for an unknown step {other}"),
             }
             stdin

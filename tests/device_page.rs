@@ -368,7 +368,14 @@ async fn open_events(gw: &TestGateway, query: &str) -> reqwest::Response {
 async fn the_device_feed_tells_a_device_page_of_its_new_diagnostic_and_no_other_page() {
     let sim = cpu().await;
     let gw = TestGateway::start(&s7_config(&sim)).await;
-    let doc = page_with(&gw, "/devices/cpu", r#"#cpu-mode[data-mode="RUN"]"#).await;
+    // A page rendered once the CPU is fully read (mode, modules), so nothing else changes.
+    page_with(&gw, "/devices/cpu", r#"#cpu-mode[data-mode="RUN"]"#).await;
+    let doc = page_with(
+        &gw,
+        "/devices/cpu",
+        r#"#modules [data-slot="4"][data-state="ok"]"#,
+    )
+    .await;
     let key = select(&doc, ".device-page[data-live-key]")
         .first()
         .and_then(|p| p.value().attr("data-live-key").map(str::to_owned))
@@ -378,8 +385,13 @@ async fn the_device_feed_tells_a_device_page_of_its_new_diagnostic_and_no_other_
     let mut unknown = open_events(&gw, "?device=nope%3Cb%3E").await;
     let mut overview = open_events(&gw, "").await;
 
+    // A state change, not the round-trip time that moves with every poll.
+    let device_event =
+        |s: &str| s.contains("event: device\ndata: {\"device\":\"cpu\",\"why\":\"state\"}");
+    // Nothing the page shows has changed yet: no state event before the diagnostic.
+    let (seen, early) = read_events(&mut mine, Duration::from_secs(1), device_event).await;
+    assert!(!early, "a state event before anything changed:\n{seen}");
     sim.push_event(0x4302, 0x64, 0, 0);
-    let device_event = |s: &str| s.contains("event: device\ndata: {\"device\":\"cpu\"}");
     let (seen, got) = read_events(&mut mine, LIMIT, device_event).await;
     assert!(got, "a device event for cpu; got:\n{seen}");
     // What the event tells the page to fetch shows the entry.

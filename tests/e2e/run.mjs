@@ -205,6 +205,16 @@ async function scenarios(browser) {
 
   await operator.waitForSelector(`${row} button[data-action="ack"]`);
   await operator.fill(`${row} input[name="note"]`, "key switch checked");
+  // A new alarm arrives while the note is being typed: its row appears live, the note stays
+  // in its own row.
+  await markDocument(operator);
+  await step("drop-station-1");
+  const second = `#active-alarms tr[data-alarm-id]:not([data-alarm-id="${id}"])`;
+  await waitLive(operator, second);
+  const typed = await operator.inputValue(`${row} input[name="note"]`);
+  check(typed === "key switch checked", `the note being typed survives a live refresh (got "${typed}")`);
+  const otherNote = await operator.inputValue(`${second} input[name="note"]`);
+  check(otherNote === "", `the new alarm's row has an empty note (got "${otherNote}")`);
   await operator.click(`${row} button[data-action="ack"]`);
   await operator.waitForSelector(`${row}[data-state="acknowledged"]`, { state: "attached" });
   check((await count(operator, `${row} button[data-action="ack"]`)) === 0, "no ack button once acknowledged");

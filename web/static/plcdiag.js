@@ -147,8 +147,14 @@
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(function () {
       var seq = ++refreshSeq;
+      lastRefresh = { selectors: selectors, opts: opts };
       fetch(location.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (r) {
+          // Sent to the login page: the session ended. Reload, so the page says so instead of
+          // standing still.
+          if (r.redirected && new URL(r.url).pathname !== location.pathname) { location.reload(); return Promise.reject("login"); }
+          return r.ok ? r.text() : Promise.reject(r.status);
+        })
         .then(function (html) {
           // An answer overtaken by a newer refresh would show an older state.
           if (seq !== refreshSeq) return;
@@ -168,6 +174,15 @@
         .catch(function () { /* the live feed will try again */ });
     }, 400);
   }
+
+  // A refresh that held parts back for an edit runs again when the edit ends.
+  var lastRefresh = null, refreshPending = false;
+  document.addEventListener("focusout", function () {
+    if (!refreshPending || !lastRefresh) return;
+    refreshPending = false;
+    // After the focus has moved on, so the field that lost it is no longer "being edited".
+    setTimeout(function () { refreshSoon(lastRefresh.selectors, lastRefresh.opts); }, 0);
+  });
 
   var FIELDS = "input, select, textarea";
   function fieldChanged(f) {
@@ -195,8 +210,9 @@
   function swapKeepingEdits(old, fresh) {
     if (old.isEqualNode(fresh)) return;
     if (!holdsEdit(old)) { old.replaceWith(document.importNode(fresh, true)); return; }
-    // The operator's field wins until the form is applied (which loads the page).
-    if (old.matches(FIELDS) || old.tagName !== fresh.tagName) return;
+    // The operator's field wins until the form is applied (which loads the page); what it
+    // held back is fetched again once the edit ends.
+    if (old.matches(FIELDS) || old.tagName !== fresh.tagName) { refreshPending = true; return; }
     Array.prototype.slice.call(old.attributes).forEach(function (at) {
       if (!fresh.hasAttribute(at.name)) old.removeAttribute(at.name);
     });
@@ -204,7 +220,10 @@
       if (old.getAttribute(at.name) !== at.value) old.setAttribute(at.name, at.value);
     });
     var mine = Array.prototype.slice.call(old.childNodes), theirs = Array.prototype.slice.call(fresh.childNodes);
-    if (mine.length === theirs.length) {
+    // Children with ids (alarm rows) pair up by id, never by position: a row holding a note
+    // must not turn into another alarm's row when one alarm leaves and another arrives.
+    var sameIds = mine.every(function (n, i) { return !theirs[i] || (n.id || "") === (theirs[i].id || ""); });
+    if (mine.length === theirs.length && sameIds) {
       mine.forEach(function (n, i) { swapKeepingEdits(n, theirs[i]); });
       return;
     }
@@ -214,7 +233,7 @@
     var match = held.map(function (n) {
       return n.id ? theirs.filter(function (f) { return f.id === n.id; })[0] : null;
     });
-    if (match.some(function (f) { return !f; })) return; // the next refresh after the edit brings it
+    if (match.some(function (f) { return !f; })) { refreshPending = true; return; }
     mine.forEach(function (n) { if (held.indexOf(n) < 0) n.remove(); });
     var cursor = null;
     theirs.forEach(function (f) {
@@ -295,7 +314,9 @@
     es.onopen = feedAlive;
     es.onerror = function () {
       setLive(false);
-      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
+      // The device page reconnects itself, so the feed learns what the page shows now (the
+      // browser's own retry would repeat the key of the first render).
+      if (page === "device" || es.readyState === EventSource.CLOSED) { es.close(); setTimeout(connect, 3000); }
     };
     es.addEventListener("heartbeat", feedAlive);
     es.addEventListener("devices", function (e) {

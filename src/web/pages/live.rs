@@ -7,10 +7,12 @@
 //! - `devices`: a JSON array of device rows (as the overview renders them) that changed. The
 //!   live view is read every 500 ms on the server, so a burst of observations becomes one
 //!   event; the first event after (re)connecting carries every device.
-//! - `device`: `{"device": NAME}`: what the device page shows of NAME changed (health, mode,
-//!   a new diagnostic or CPU error, CC-Link stations, modules: at most one event per
-//!   [`STATE_GAP`]; round-trip time, tag values, cycle and link scan times alone: at most one
-//!   per [`VALUES_GAP`]). The page then fetches itself again; the event carries no HTML.
+//! - `device`: `{"device": NAME, "why": "state"|"values"|"again"}`: what the device page shows
+//!   of NAME changed (`state`: health, mode, a new diagnostic or CPU error, CC-Link stations,
+//!   modules, at most one event per [`STATE_GAP`]; `values`: round-trip time, tag values, cycle
+//!   and link scan times alone, at most one per [`VALUES_GAP`]). `again` follows a `state`
+//!   event once, [`STATE_GAP`] later, for rows the store committed after the first refetch.
+//!   The page then fetches itself again; the event carries no HTML.
 //! - `alarm`: one committed alarm transition (the notice's JSON).
 //! - `heartbeat`: every 15 s, so the page can tell a quiet feed from a dead one.
 //! - `reload`: this browser fell behind the alarm broadcast and missed notices; the page
@@ -70,6 +72,30 @@ struct Watched {
     state_changed: bool,
     values_changed: bool,
     last_sent: Option<Instant>,
+    /// One more refetch after a state change: the page reads diagnostics and timelines from
+    /// the store, which may commit a moment after the live view changed.
+    again_at: Option<Instant>,
+}
+
+/// Why a device page is told to refetch itself (the `why` of a `device` event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// Health, mode, a diagnostic, stations or modules changed.
+    State,
+    /// Only values moved.
+    Values,
+    /// The follow-up of a state change, for what the store had not committed yet.
+    Again,
+}
+
+impl Why {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::State => "state",
+            Self::Values => "values",
+            Self::Again => "again",
+        }
+    }
 }
 
 impl Watched {
@@ -80,30 +106,35 @@ impl Watched {
             state_changed: false,
             values_changed: false,
             last_sent: None,
+            again_at: None,
         }
     }
 
-    /// Notes the device as it is now; true when the page should refetch itself now.
-    fn update(&mut self, now_key: PageKey, now: Instant) -> bool {
+    /// Notes the device as it is now; `Some` when the page should refetch itself now.
+    fn update(&mut self, now_key: PageKey, now: Instant) -> Option<Why> {
         if let Some(shown) = self.shown {
             self.state_changed |= shown.state != now_key.state;
             self.values_changed |= shown.values != now_key.values;
         }
         self.shown = Some(now_key);
-        let gap = if self.state_changed {
-            STATE_GAP
+        let (why, gap) = if self.state_changed {
+            (Why::State, STATE_GAP)
         } else if self.values_changed {
-            VALUES_GAP
+            (Why::Values, VALUES_GAP)
+        } else if self.again_at.is_some_and(|t| now >= t) {
+            (Why::Again, Duration::ZERO)
         } else {
-            return false;
+            return None;
         };
         if self.last_sent.is_some_and(|t| now.duration_since(t) < gap) {
-            return false;
+            return None;
         }
         self.state_changed = false;
         self.values_changed = false;
         self.last_sent = Some(now);
-        true
+        // Any refetch now covers an earlier follow-up; a state change asks for a new one.
+        self.again_at = (why == Why::State).then(|| now + STATE_GAP);
+        Some(why)
     }
 }
 
@@ -285,10 +316,8 @@ impl Feed {
     fn changed_page(&mut self) -> Option<Event> {
         let page = self.page.as_mut()?;
         let view = self.live.device(&page.name, Utc::now())?;
-        if !page.update(PageKey::of(&view), Instant::now()) {
-            return None;
-        }
-        let data = serde_json::json!({ "device": page.name }).to_string();
+        let why = page.update(PageKey::of(&view), Instant::now())?;
+        let data = serde_json::json!({ "device": page.name, "why": why.as_str() }).to_string();
         Some(Event::default().event("device").data(data))
     }
 }
@@ -396,9 +425,11 @@ mod tests {
         }
     }
 
-    /// Whether `e` is the `device` event for `name` (read from its debug form: the bytes sent).
-    fn is_device_event(e: &Option<Event>, name: &str) -> bool {
-        let sent = format!(r#"event: device\ndata: {{\"device\":\"{name}\"}}\n"#);
+    /// Whether `e` is the `device` event for `name` sent for `why` (read from its debug form:
+    /// the bytes sent).
+    fn is_device_event(e: &Option<Event>, name: &str, why: &str) -> bool {
+        let sent =
+            format!(r#"event: device\ndata: {{\"device\":\"{name}\",\"why\":\"{why}\"}}\n"#);
         e.as_ref().is_some_and(|e| format!("{e:?}").contains(&sent))
     }
 
@@ -416,8 +447,15 @@ mod tests {
 
         live.apply(&diagnostic("cpu", 0x3942));
         let e = f.changed_page();
-        assert!(is_device_event(&e, "cpu"), "{e:?}");
+        assert!(is_device_event(&e, "cpu", "state"), "{e:?}");
         assert!(f.changed_page().is_none(), "told once");
+
+        // Once more a little later, for rows the store committed after the first refetch.
+        tokio::time::advance(STATE_GAP).await;
+        let e = f.changed_page();
+        assert!(is_device_event(&e, "cpu", "again"), "{e:?}");
+        tokio::time::advance(STATE_GAP * 4).await;
+        assert!(f.changed_page().is_none(), "and that is all");
     }
 
     #[tokio::test(start_paused = true)]
@@ -438,10 +476,11 @@ mod tests {
         assert!(f.changed_page().is_none());
         tokio::time::advance(POLL).await;
         assert!(
-            is_device_event(&f.changed_page(), "cpu"),
+            is_device_event(&f.changed_page(), "cpu", "state"),
             "sent once the gap passed"
         );
         tokio::time::advance(STATE_GAP * 4).await;
+        assert!(is_device_event(&f.changed_page(), "cpu", "again"));
         assert!(f.changed_page().is_none(), "and only once");
     }
 
