@@ -428,8 +428,7 @@ mod tests {
     /// Whether `e` is the `device` event for `name` sent for `why` (read from its debug form:
     /// the bytes sent).
     fn is_device_event(e: &Option<Event>, name: &str, why: &str) -> bool {
-        let sent =
-            format!(r#"event: device\ndata: {{\"device\":\"{name}\",\"why\":\"{why}\"}}\n"#);
+        let sent = format!(r#"event: device\ndata: {{\"device\":\"{name}\",\"why\":\"{why}\"}}\n"#);
         e.as_ref().is_some_and(|e| format!("{e:?}").contains(&sent))
     }
 
