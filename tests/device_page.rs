@@ -479,8 +479,37 @@ async fn a_year_of_history_is_downsampled_and_limited() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     }
+    // One STOP (class 4) older than all 20,000 module errors: the class filter must find it.
+    sqlx::query(
+        "INSERT INTO diag_events (device_id, gateway_ms, device_time, event_id, class, entering, text, details, raw)
+         VALUES (?, ?, NULL, 17156, 4, 1, 'STOP', '{}', X'4304')",
+    )
+    .bind(id)
+    .bind(now - 20 * 86_400_000)
+    .execute(&mut *tx)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     pool.close().await;
+
+    let (_, doc) = get_page(&gw, "/devices/cpu?class=4", None).await;
+    let rows = select(&doc, "table#diag-buffer tbody tr[data-class=\"4\"]");
+    assert_eq!(
+        rows.len(),
+        1,
+        "the old STOP behind 20,000 newer module errors"
+    );
+    let count = select(&doc, "p.row-count")
+        .first()
+        .map(text)
+        .unwrap_or_default();
+    assert!(count.starts_with("1 ") && count.ends_with(" 1"), "{count}");
+    let (_, doc) = get_page(&gw, "/devices/cpu", None).await;
+    let count = select(&doc, "p.row-count")
+        .first()
+        .map(text)
+        .unwrap_or_default();
+    assert!(count.ends_with("5000+"), "counted up to the limit: {count}");
 
     for (window, spans) in [("1h", 1), ("24h", 1), ("7d", 7)] {
         let (status, doc) = get_page(&gw, &format!("/devices/cpu?window={window}"), None).await;

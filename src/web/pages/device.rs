@@ -53,9 +53,9 @@ mod melsec;
 mod s7;
 
 /// The most diagnostic rows the table shows (newest first).
-const DIAG_ROWS: usize = 500;
-/// The most stored events read for the table before the class filter applies.
-const DIAG_READ: u32 = 5_000;
+const DIAG_ROWS: u32 = 500;
+/// Matching events are counted up to this many ("5000+" beyond).
+const DIAG_COUNT: u32 = 5_000;
 /// The event class of MELSEC CPU errors (the MELSEC adapter's numbering: 1 = CPU error,
 /// 2 = CC-Link station).
 const MELSEC_CPU_ERROR: u8 = 1;

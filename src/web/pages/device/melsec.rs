@@ -6,9 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::super::charts::{self, Window};
-use super::{
-    DIAG_READ, DIAG_ROWS, MELSEC_CPU_ERROR, format_number, json_text, millis, row_key, time,
-};
+use super::{DIAG_ROWS, MELSEC_CPU_ERROR, format_number, json_text, millis, row_key, time};
 use crate::live::DeviceView;
 use crate::model::HealthState;
 use crate::store::{StoredDiagEvent, StoredStatus};
@@ -64,17 +62,18 @@ pub(super) async fn part(
     now: DateTime<Utc>,
 ) -> WebResult<MelsecPart> {
     // CPU errors over the last 30 days (events of class 1), newest first.
-    let events = state
+    let (events, _) = state
         .store
-        .diagnostics(&d.name, now - Duration::days(30), now, DIAG_READ)
+        .diagnostics_page(
+            &d.name,
+            (now - Duration::days(30), now),
+            Some(MELSEC_CPU_ERROR),
+            DIAG_ROWS,
+            0,
+        )
         .await?
         .unwrap_or_default();
-    let errors: Vec<CpuError> = events
-        .iter()
-        .filter(|e| e.class == MELSEC_CPU_ERROR)
-        .take(DIAG_ROWS)
-        .map(|e| cpu_error(e, lang))
-        .collect();
+    let errors: Vec<CpuError> = events.iter().map(|e| cpu_error(e, lang)).collect();
     let error = errors.first().filter(|e| e.entering).map(|e| CpuError {
         key: e.key.clone(),
         at: e.at.clone(),

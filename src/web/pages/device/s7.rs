@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::super::charts::{self, Window};
 use super::{
-    DIAG_READ, DIAG_ROWS, DeviceQuery, format_number, input_time, json_text, millis, parse_time,
+    DIAG_COUNT, DIAG_ROWS, DeviceQuery, format_number, input_time, json_text, millis, parse_time,
     row_key, time,
 };
 use crate::live::DeviceView;
@@ -17,7 +17,8 @@ use crate::web::{AppState, WebResult};
 /// What only S7 CPUs show.
 pub(super) struct S7Part {
     pub(super) diag: Vec<DiagRow>,
-    pub(super) diag_total: usize,
+    /// How many events match the filter, `5000+` beyond [`DIAG_COUNT`].
+    pub(super) diag_total: String,
     pub(super) classes: Vec<(u8, String, bool)>,
     pub(super) from: String,
     pub(super) to: String,
@@ -88,21 +89,19 @@ pub(super) async fn part(
     let to_q = bound("to", q.to.as_deref());
     let to = to_q.unwrap_or(now);
     let from = from_q.unwrap_or(to - Duration::days(30)).min(to);
-    let events = state
+    // The class filter and the limit apply in SQL: an old event of a rare class is found
+    // however many newer events of other classes there are.
+    let (events, matching) = state
         .store
-        .diagnostics(&d.name, from, to, DIAG_READ)
+        .diagnostics_page(&d.name, (from, to), class, DIAG_ROWS, DIAG_COUNT)
         .await?
         .unwrap_or_default();
-    let matching: Vec<&StoredDiagEvent> = events
-        .iter()
-        .filter(|e| class.is_none_or(|c| e.class == c))
-        .collect();
-    let diag_total = matching.len();
-    let diag = matching
-        .into_iter()
-        .take(DIAG_ROWS)
-        .map(|e| diag_row(e, lang))
-        .collect();
+    let diag_total = if matching >= u64::from(DIAG_COUNT) {
+        format!("{DIAG_COUNT}+")
+    } else {
+        matching.to_string()
+    };
+    let diag = events.iter().map(|e| diag_row(e, lang)).collect();
     let classes = (1u8..16)
         .map(|c| {
             (
