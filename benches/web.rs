@@ -5,7 +5,7 @@
 //!   [--days 365] [--fresh]`: both cases below.
 //! * `cargo bench --bench web -- overview [...]`, `cargo bench --bench web -- device [...]`: one.
 //! * `cargo bench --bench web -- --quick`: both, small (8 days of history seeded into a
-//!   temporary directory, 100 samples), for a reviewer: well under a minute once built.
+//!   temporary directory, 30 samples), for a reviewer: well under a minute once built.
 //!
 //! The router is the gateway's own ([`plcdiag::web::router`]) over a real [`Live`] view and a
 //! real SQLite [`Store`] opened through the project's migrations. Requests go through
@@ -62,7 +62,7 @@ use plcdiag::model::{
 use plcdiag::store::Store;
 use plcdiag::web::{AppState, AuthState};
 use serde_json::{Value, json};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
 use tower::ServiceExt;
 
@@ -74,7 +74,7 @@ const USAGE: &str = "usage: cargo bench --bench web -- <mode> [options]
   store [--days 365] [--fresh]
       only the store calls the device pages make (and the proposed ones), timed alone
   --quick
-      both, small: 8 days of history in a temporary directory, 100 samples, 10 warm-up";
+      both, small: 8 days of history in a temporary directory, 30 samples, 5 warm-up";
 
 /// Bump when the generated history changes: the cached database is keyed by it.
 const SEED_VERSION: u32 = 1;
@@ -125,8 +125,8 @@ fn main() -> anyhow::Result<()> {
         other => bail!("unknown mode {other:?}\n{USAGE}"),
     };
     let o = Options {
-        samples: opt(rest, "--samples", if quick { 100 } else { 1000 })?,
-        warmup: opt(rest, "--warmup", if quick { 10 } else { 100 })?,
+        samples: opt(rest, "--samples", if quick { 30 } else { 1000 })?,
+        warmup: opt(rest, "--warmup", if quick { 5 } else { 100 })?,
         devices: opt(rest, "--devices", 1000)?,
         days: opt(rest, "--days", if quick { 8 } else { 365 })?,
         fresh: quick || rest.iter().any(|a| a == "--fresh"),
@@ -859,8 +859,29 @@ async fn overview_bench(o: &Options) -> anyhow::Result<()> {
             Ok(format!("{rows} device rows"))
         }),
     }];
-    let app = router(live, store.clone());
+    let app = router(live.clone(), store.clone());
     measure(&app, &cases, o).await?;
+    // The page's two inputs alone: the live view's snapshot and the open-alarm query.
+    let rounds = o.samples.clamp(1, 200);
+    let (mut snapshot, mut alarms) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        let n = live.devices(Utc::now()).len();
+        snapshot.push(t0.elapsed());
+        let t0 = Instant::now();
+        let a = store.open_alarms().await?.len();
+        alarms.push(t0.elapsed());
+        ensure!(n == o.devices && a == open, "{n} devices, {a} open alarms");
+    }
+    snapshot.sort();
+    alarms.sort();
+    println!(
+        "  alone ({rounds} each): Live::devices {:.2} / {:.2} ms, Store::open_alarms ({open} rows) {:.2} / {:.2} ms (p50 / p99)",
+        ms(pct(&snapshot, 50.0)),
+        ms(pct(&snapshot, 99.0)),
+        ms(pct(&alarms, 50.0)),
+        ms(pct(&alarms, 99.0))
+    );
     store.close().await;
     Ok(())
 }
@@ -1036,14 +1057,14 @@ async fn device_bench(o: &Options) -> anyhow::Result<()> {
         let app = router(live, store.clone());
         measure(&app, &cases, o).await?;
     }
-    store_breakdown(&store, o).await?;
+    store_breakdown(&store, &database, o).await?;
     store.close().await;
     Ok(())
 }
 
 /// The store calls the device pages make, timed alone (same store, same windows), to show
 /// where a page's time goes: rows returned, p50, p99.
-async fn store_breakdown(store: &Store, o: &Options) -> anyhow::Result<()> {
+async fn store_breakdown(store: &Store, database: &Path, o: &Options) -> anyhow::Result<()> {
     let rounds = o.samples.clamp(1, 200);
     println!("  store calls alone ({rounds} each):");
     println!(
@@ -1116,6 +1137,54 @@ async fn store_breakdown(store: &Store, o: &Options) -> anyhow::Result<()> {
             ms(pct(&times, 99.0))
         );
     }
+    // What the charts would cost with the buckets made in SQL from the stored JSON
+    // (`value ->> path`, min and max per bucket): is SQL-side downsampling enough?
+    let mut conn = raw_connection(database, false).await?;
+    let ids = ids(&mut conn).await?;
+    let series = [
+        (ids.s7, "cycle_times", "$.current_ms", "cycle time"),
+        (
+            ids.melsec,
+            "network",
+            "$.status.link_scan.current_ms",
+            "link scan",
+        ),
+    ];
+    for (w, span) in windows {
+        for (device, kind, path, what) in series {
+            let mut times = Vec::with_capacity(rounds);
+            let mut rows = 0;
+            for _ in 0..rounds {
+                let to = Utc::now().timestamp_millis();
+                let from = to - span;
+                let t0 = Instant::now();
+                let buckets: Vec<(i64, Option<f64>, Option<f64>)> = sqlx::query_as(
+                    "SELECT MIN(at_ms), MIN(v), MAX(v) FROM (
+                       SELECT at_ms, value ->> ?1 AS v FROM device_status
+                       WHERE device_id = ?2 AND kind = ?3 AND at_ms BETWEEN ?4 AND ?5)
+                     WHERE v IS NOT NULL GROUP BY (at_ms - ?4) * 500 / (?5 - ?4 + 1)",
+                )
+                .bind(path)
+                .bind(device)
+                .bind(kind)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut conn)
+                .await?;
+                times.push(t0.elapsed());
+                rows = buckets.len();
+            }
+            times.sort();
+            let label = format!("SQL buckets of {what} {w} (JSON)");
+            println!(
+                "  {label:<44} {rows:>7} {:>9.2} {:>9.2}",
+                ms(pct(&times, 50.0)),
+                ms(pct(&times, 99.0))
+            );
+        }
+    }
+    conn.close().await?;
+
     // What the diagnostic tables would read with the filter and the limit in SQL
     // (`Store::diagnostics_page`; the pages read 5,000 rows and filter them instead).
     let pages = [
@@ -1166,16 +1235,15 @@ fn cache_dir() -> anyhow::Result<PathBuf> {
 // ---------------------------------------------------------------------------------------
 // Seeding
 
-/// A raw connection to the database for bulk writes (`fast`: no journal, no sync; only while
-/// nobody else has the file open).
+/// A raw connection to the database (`fast`: for bulk writes, without syncing to disk).
 async fn raw_connection(path: &Path, fast: bool) -> anyhow::Result<SqliteConnection> {
     let mut opts = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .busy_timeout(Duration::from_secs(5));
     if fast {
-        opts = opts
-            .journal_mode(SqliteJournalMode::Off)
-            .synchronous(SqliteSynchronous::Off);
+        // The journal stays WAL: leaving it needs the file to itself, and a connection of the
+        // store just closed may not have let go yet.
+        opts = opts.synchronous(SqliteSynchronous::Off);
     }
     Ok(SqliteConnection::connect_with(&opts).await?)
 }
@@ -1324,10 +1392,6 @@ async fn seed_history(path: &Path, config: &Config, days: i64) -> anyhow::Result
     let mut conn = raw_connection(target, true).await?;
     let ids = ids(&mut conn).await?;
     let written = generate(&mut conn, &ids, from, now).await?;
-    // Back to WAL, as the store runs it.
-    sqlx::query("PRAGMA journal_mode = WAL")
-        .execute(&mut conn)
-        .await?;
     conn.close().await?;
     let mut pruned = 0;
     if building.is_none() {
