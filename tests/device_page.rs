@@ -456,6 +456,14 @@ async fn a_year_of_history_is_downsampled_and_limited() {
             .execute(&mut *tx)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        // What the store writer writes beside it for the chart.
+        sqlx::query("INSERT INTO status_values (device_id, series, at_ms, value) VALUES (?, 'cycle_ms', ?, ?)")
+            .bind(id)
+            .bind(at)
+            .bind(ms as f64)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         if i % 144 == 0 {
             let mode = if (i / 144) % 2 == 0 { "RUN" } else { "STOP" };
             sqlx::query("INSERT INTO device_status (device_id, at_ms, kind, value) VALUES (?, ?, 'cpu_mode', ?)")

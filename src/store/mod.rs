@@ -8,6 +8,7 @@
 pub mod alarms;
 pub mod outbox;
 mod sampling;
+pub mod series;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -495,6 +496,71 @@ impl Store {
         Ok(Some(out))
     }
 
+    /// A numeric series of a device (src/store/series.rs) over `window`, reduced in SQL to at
+    /// most `buckets` buckets of equal width: (first time, min, max) of each, in time order.
+    pub async fn series_buckets(
+        &self,
+        device: &str,
+        series: &str,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        buckets: u32,
+    ) -> Result<Vec<(DateTime<Utc>, f64, f64)>, Error> {
+        let Some(id) = self.device_id(device).await? else {
+            return Ok(Vec::new());
+        };
+        let (from, to) = (window.0.timestamp_millis(), window.1.timestamp_millis());
+        let rows: Vec<(i64, f64, f64)> = sqlx::query_as(
+            "SELECT MIN(at_ms), CAST(MIN(value) AS REAL), CAST(MAX(value) AS REAL) FROM status_values
+             WHERE device_id = ?1 AND series = ?2 AND at_ms BETWEEN ?3 AND ?4 AND value IS NOT NULL
+             GROUP BY MIN((at_ms - ?3) * ?5 / MAX(?4 - ?3, 1), ?5 - 1)
+             ORDER BY 1",
+        )
+        .bind(id)
+        .bind(series)
+        .bind(from)
+        .bind(to)
+        .bind(i64::from(buckets.max(1)))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, min, max)| (from_millis(at), min, max))
+            .collect())
+    }
+
+    /// The values of a series over `window` where they change, in time order: the first one,
+    /// then each that differs from the one before (`None` stays `None`: an unknown state).
+    pub async fn series_changes(
+        &self,
+        device: &str,
+        series: &str,
+        window: (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Vec<(DateTime<Utc>, Option<i64>)>, Error> {
+        let Some(id) = self.device_id(device).await? else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT at_ms, value FROM (
+                 SELECT at_ms, value, LAG(value, 1, -1) OVER (ORDER BY at_ms) AS before,
+                        ROW_NUMBER() OVER (ORDER BY at_ms) AS n
+                 FROM status_values
+                 WHERE device_id = ?1 AND series = ?2 AND at_ms BETWEEN ?3 AND ?4)
+             WHERE n = 1 OR value IS NOT before
+             ORDER BY at_ms LIMIT ?5",
+        )
+        .bind(id)
+        .bind(series)
+        .bind(window.0.timestamp_millis())
+        .bind(window.1.timestamp_millis())
+        .bind(HISTORY_ROW_LIMIT)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, v)| (from_millis(at), v))
+            .collect())
+    }
+
     /// The newest stored diagnostic record of each device, by name: where incremental
     /// diagnostic polling resumes after a gateway restart.
     pub async fn last_diag_records(&self) -> Result<HashMap<String, Vec<u8>>, Error> {
@@ -554,6 +620,89 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         }
         (dir, store)
+    }
+
+    #[tokio::test]
+    async fn series_buckets_keep_peaks_and_drop_what_is_outside_the_window() {
+        let (_dir, store) = store_with_events().await;
+        let day = 86_400_000i64;
+        let mut tx = store.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        // 100,000 points of 5.0 over the day, one peak and one dip, one point after the window,
+        // an unknown value and another series.
+        for i in 0..100_000i64 {
+            let v = match i {
+                54_321 => 99.0,
+                12_345 => -1.0,
+                _ => 5.0,
+            };
+            sqlx::query("INSERT INTO status_values VALUES (1, 'cycle_ms', ?, ?)")
+                .bind(i * 864)
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        for (series, at, v) in [
+            ("cycle_ms", day + 1, Some(1000.0)),
+            ("cycle_ms", 5, None),
+            ("other", 7, Some(-50.0)),
+        ] {
+            sqlx::query("INSERT INTO status_values VALUES (1, ?, ?, ?)")
+                .bind(series)
+                .bind(at)
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        let b = store
+            .series_buckets("cpu", "cycle_ms", (at(0), at(day)), 500)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.len(), 500);
+        assert_eq!(b.iter().map(|b| b.2).fold(f64::MIN, f64::max), 99.0);
+        assert_eq!(b.iter().map(|b| b.1).fold(f64::MAX, f64::min), -1.0);
+        assert!(b.windows(2).all(|p| p[0].0 < p[1].0));
+        assert!(
+            store
+                .series_buckets("nope", "cycle_ms", (at(0), at(day)), 500)
+                .await
+                .is_ok_and(|b| b.is_empty())
+        );
+    }
+
+    #[tokio::test]
+    async fn series_changes_are_the_first_value_and_each_different_one() {
+        let (_dir, store) = store_with_events().await;
+        for (at_ms, v) in [
+            (10, Some(0)),
+            (20, Some(0)),
+            (30, Some(16)),
+            (40, Some(16)),
+            (50, None),
+            (60, None),
+            (70, Some(0)),
+        ] {
+            sqlx::query("INSERT INTO status_values VALUES (1, 'stations:l', ?, ?)")
+                .bind(at_ms)
+                .bind(v)
+                .execute(&store.pool)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let got = store
+            .series_changes("cpu", "stations:l", (at(15), at(100)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<(i64, Option<i64>)> = got
+            .iter()
+            .map(|(t, v)| (t.timestamp_millis(), *v))
+            .collect();
+        assert_eq!(
+            got,
+            [(20, Some(0)), (30, Some(16)), (50, None), (70, Some(0))]
+        );
     }
 
     #[tokio::test]

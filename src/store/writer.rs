@@ -252,6 +252,19 @@ async fn write_batch(
                 .execute(&mut *tx)
                 .await?;
                 statuses += 1;
+                for (series, v) in super::series::of(update.kind(), &value) {
+                    let q = sqlx::query(
+                        "INSERT INTO status_values (device_id, series, at_ms, value) VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(dev.ids.device)
+                    .bind(series)
+                    .bind(at.timestamp_millis());
+                    let q = match v {
+                        super::series::SeriesValue::Number(n) => q.bind(n),
+                        super::series::SeriesValue::Mask(m) => q.bind(m),
+                    };
+                    q.execute(&mut *tx).await?;
+                }
             }
             Observation::PollFailed { .. } => {}
         }
@@ -302,6 +315,13 @@ pub async fn prune_older_than(
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    // Per device, so the (device_id, series, at_ms) index finds the old rows.
+    sqlx::query(
+        "DELETE FROM status_values WHERE device_id IN (SELECT id FROM devices) AND at_ms < ?",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(samples + transitions + diagnostics + statuses)
 }

@@ -5,9 +5,9 @@
 //! nothing. Colours carry no meaning alone: states are also named in a legend and the axes are
 //! labelled with units, so a chart stays readable in print (black and white) and in screenshots.
 //!
-//! Trends are downsampled before drawing ([`downsample`]: at most one bucket per
-//! [`MAX_POINTS`]-th of the window, keeping each bucket's minimum and maximum), so a peak never
-//! disappears and a page never draws more than a few hundred points.
+//! Trends are downsampled before drawing (in SQL, `Store::series_buckets`: at most one bucket
+//! per [`MAX_POINTS`]-th of the window, keeping each bucket's minimum and maximum), so a peak
+//! never disappears and a page never draws more than a few hundred points.
 
 use std::fmt::Write as _;
 
@@ -182,35 +182,16 @@ pub(crate) struct Bucket {
     pub(crate) max: f64,
 }
 
-/// Reduces `points` (time in Unix ms, value; any order inside the window) to at most
-/// `buckets` buckets of equal time width over `window`, each keeping its min and max. Points
-/// outside the window and non-finite values are dropped.
-pub(crate) fn downsample(points: &[(i64, f64)], window: Window, buckets: usize) -> Vec<Bucket> {
-    let buckets = buckets.max(1);
-    let width = (window.span() / buckets as f64).max(1.0);
-    let mut out: Vec<Option<Bucket>> = vec![None; buckets];
-    for &(t, v) in points {
-        if t < window.from_ms || t > window.to_ms || !v.is_finite() {
-            continue;
-        }
-        let i = (((t - window.from_ms) as f64 / width) as usize).min(buckets - 1);
-        let slot = &mut out[i];
-        match slot {
-            None => {
-                *slot = Some(Bucket {
-                    at_ms: t,
-                    min: v,
-                    max: v,
-                })
-            }
-            Some(b) => {
-                b.at_ms = b.at_ms.min(t);
-                b.min = b.min.min(v);
-                b.max = b.max.max(v);
-            }
-        }
-    }
-    out.into_iter().flatten().collect()
+/// Buckets the store reduced already (`Store::series_buckets`), for [`line_chart`].
+pub(crate) fn stored_buckets(rows: &[(chrono::DateTime<Utc>, f64, f64)]) -> Vec<Bucket> {
+    rows.iter()
+        .filter(|(_, min, max)| min.is_finite() && max.is_finite())
+        .map(|&(at, min, max)| Bucket {
+            at_ms: at.timestamp_millis(),
+            min,
+            max,
+        })
+        .collect()
 }
 
 /// A line chart of a downsampled trend over `window`, with a time axis and a value axis
@@ -556,11 +537,13 @@ mod tests {
     #[test]
     fn a_line_chart_is_well_formed_labelled_and_inside_its_view_box() {
         let w = day();
-        let points: Vec<(i64, f64)> = (0..10_000)
-            .map(|i| (w.from_ms + i * 8_640, 10.0 + (i % 37) as f64))
+        let b: Vec<Bucket> = (0..MAX_POINTS as i64)
+            .map(|i| Bucket {
+                at_ms: w.from_ms + i * 172_800,
+                min: 10.0 + (i % 37) as f64,
+                max: 12.0 + (i % 37) as f64,
+            })
             .collect();
-        let b = downsample(&points, w, MAX_POINTS);
-        assert!(b.len() <= MAX_POINTS);
         let svg = line_chart("cycle-trend", "Cycle time", "ms", w, &b, "none");
         assert_well_formed(&svg);
         assert_inside(&svg, LINE_HEIGHT);
@@ -574,21 +557,5 @@ mod tests {
         let svg = line_chart("x", "x", "ms", w, &one, "none");
         assert_well_formed(&svg);
         assert_inside(&svg, LINE_HEIGHT);
-    }
-
-    #[test]
-    fn downsampling_keeps_peaks_and_drops_points_outside_the_window() {
-        let w = day();
-        let mut points: Vec<(i64, f64)> =
-            (0..100_000).map(|i| (w.from_ms + i * 864, 5.0)).collect();
-        points[54_321].1 = 99.0;
-        points[12_345].1 = -1.0;
-        points.push((w.to_ms + 1, 1000.0));
-        points.push((w.from_ms, f64::NAN));
-        let b = downsample(&points, w, 500);
-        assert_eq!(b.len(), 500);
-        assert_eq!(b.iter().map(|b| b.max).fold(f64::MIN, f64::max), 99.0);
-        assert_eq!(b.iter().map(|b| b.min).fold(f64::MAX, f64::min), -1.0);
-        assert!(b.windows(2).all(|p| p[0].at_ms < p[1].at_ms));
     }
 }

@@ -9,7 +9,7 @@ use super::super::charts::{self, Window};
 use super::{DIAG_ROWS, MELSEC_CPU_ERROR, format_number, json_text, millis, row_key, time};
 use crate::live::DeviceView;
 use crate::model::HealthState;
-use crate::store::{StoredDiagEvent, StoredStatus};
+use crate::store::{StoredDiagEvent, series};
 use crate::web::pages::Lang;
 use crate::web::{AppState, WebResult};
 
@@ -83,19 +83,29 @@ pub(super) async fn part(
         remedy: e.remedy.clone(),
     });
 
-    let history = state
-        .store
-        .status_history(&d.name, Some("network"), millis(w.from_ms), millis(w.to_ms))
-        .await?
-        .unwrap_or_default();
     let online = d.health.state == HealthState::Online;
-    let networks = d
-        .status
-        .networks
-        .iter()
-        .enumerate()
-        .map(|(index, (name, status))| network_part(index, name, status, &history, w, online, lang))
-        .collect();
+    let window = (millis(w.from_ms), millis(w.to_ms));
+    let mut networks = Vec::with_capacity(d.status.networks.len());
+    for (index, (name, status)) in d.status.networks.iter().enumerate() {
+        // From the narrow `status_values` rows: where the down set changed, and the link
+        // scan time reduced to the chart's buckets in SQL.
+        let history = NetworkHistory {
+            stations: state
+                .store
+                .series_changes(&d.name, &format!("stations:{name}"), window)
+                .await?,
+            link_scan: state
+                .store
+                .series_buckets(
+                    &d.name,
+                    &format!("link_scan_ms:{name}"),
+                    window,
+                    charts::MAX_POINTS as u32,
+                )
+                .await?,
+        };
+        networks.push(network_part(index, name, status, &history, w, online, lang));
+    }
     Ok(MelsecPart {
         error,
         errors,
@@ -141,11 +151,19 @@ fn cpu_error(e: &StoredDiagEvent, lang: Lang) -> CpuError {
     }
 }
 
+/// What a network's charts show, read from the store.
+struct NetworkHistory {
+    /// Where the set of down stations changed (`None`: the status was an error).
+    stations: Vec<(DateTime<Utc>, Option<i64>)>,
+    /// The link scan time's chart buckets: first time, min, max.
+    link_scan: Vec<(DateTime<Utc>, f64, f64)>,
+}
+
 fn network_part(
     index: usize,
     name: &str,
     status: &Value,
-    history: &[StoredStatus],
+    history: &NetworkHistory,
     w: Window,
     online: bool,
     lang: Lang,
@@ -171,47 +189,23 @@ fn network_part(
         None => ("unknown", l.unknown),
     };
 
-    // The station timeline (which stations were down) and the link scan trend, from the
-    // network's stored maps in the window.
-    let mut changes: Vec<(i64, String)> = Vec::new();
-    let mut points: Vec<(i64, f64)> = Vec::new();
-    for row in history {
-        if row.value.get("name").and_then(Value::as_str) != Some(name) {
-            continue;
-        }
-        let Some(s) = row.value.get("status") else {
-            continue;
-        };
-        let at = row.at.timestamp_millis();
-        let down: Vec<String> = s
-            .get("stations")
-            .and_then(Value::as_array)
-            .map(|ss| {
-                ss.iter()
-                    .filter(|s| s.get("down").and_then(Value::as_bool) == Some(true))
-                    .filter_map(|s| s.get("number").and_then(Value::as_u64))
-                    .map(|n| n.to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let label = if s.get("error").is_some() {
-            "UNKNOWN".to_owned()
-        } else if down.is_empty() {
-            "OK".to_owned()
-        } else {
-            format!("DOWN {}", down.join(","))
-        };
-        if changes.last().is_none_or(|(_, last)| *last != label) {
-            changes.push((at, label));
-        }
-        if let Some(v) = s
-            .get("link_scan")
-            .and_then(|ls| ls.get("current_ms"))
-            .and_then(Value::as_f64)
-        {
-            points.push((at, v));
-        }
-    }
+    // The station timeline (which stations were down) and the link scan trend.
+    let changes: Vec<(i64, String)> = history
+        .stations
+        .iter()
+        .map(|(at, mask)| {
+            let label = match mask {
+                None => "UNKNOWN".to_owned(),
+                Some(0) => "OK".to_owned(),
+                Some(m) => {
+                    let down: Vec<String> =
+                        series::stations_in(*m).iter().map(u64::to_string).collect();
+                    format!("DOWN {}", down.join(","))
+                }
+            };
+            (at.timestamp_millis(), label)
+        })
+        .collect();
     let suffix = if index == 0 {
         String::new()
     } else {
@@ -225,7 +219,7 @@ fn network_part(
         &changes,
         l.no_data,
     );
-    let buckets = charts::downsample(&points, w, charts::MAX_POINTS);
+    let buckets = charts::stored_buckets(&history.link_scan);
     let link_scan_svg = charts::line_chart(
         &format!("link-scan-trend{suffix}"),
         &format!("{} · {name}", l.link_scan_trend),

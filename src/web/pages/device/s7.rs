@@ -142,26 +142,17 @@ pub(super) async fn part(
                 .collect()
         });
 
+    // Reduced to the chart's buckets in SQL from the narrow `status_values` rows.
     let rows = state
         .store
-        .status_history(
+        .series_buckets(
             &d.name,
-            Some("cycle_times"),
-            millis(w.from_ms),
-            millis(w.to_ms),
+            "cycle_ms",
+            (millis(w.from_ms), millis(w.to_ms)),
+            charts::MAX_POINTS as u32,
         )
-        .await?
-        .unwrap_or_default();
-    let points: Vec<(i64, f64)> = rows
-        .iter()
-        .filter_map(|r| {
-            Some((
-                r.at.timestamp_millis(),
-                r.value.get("current_ms")?.as_f64()?,
-            ))
-        })
-        .collect();
-    let buckets = charts::downsample(&points, w, charts::MAX_POINTS);
+        .await?;
+    let buckets = charts::stored_buckets(&rows);
     let cycle_svg = charts::line_chart("cycle-trend", l.cycle_trend, "ms", w, &buckets, l.no_data);
     let cycle = d.status.cycle_times.as_ref().map(|c| {
         format!(
