@@ -77,7 +77,7 @@ const USAGE: &str = "usage: cargo bench --bench web -- <mode> [options]
       both, small: 8 days of history in a temporary directory, 30 samples, 5 warm-up";
 
 /// Bump when the generated history changes: the cached database is keyed by it.
-const SEED_VERSION: u32 = 1;
+const SEED_VERSION: u32 = 2;
 
 const S7_NAME: &str = "line4-cpu";
 const MELSEC_NAME: &str = "press-plc";
@@ -926,6 +926,7 @@ async fn device_bench(o: &Options) -> anyhow::Result<()> {
     let mut conn = raw_connection(&database, false).await?;
     for table in [
         "device_status",
+        "status_values",
         "diag_events",
         "tag_samples",
         "health_transitions",
@@ -1442,6 +1443,8 @@ async fn generate(
         "tag_samples",
         &["tag_id", "at_ms", "value", "quality", "reason"],
     );
+    // The charted numbers the store writer adds next to a status row (store::series).
+    let mut values = Bulk::new("status_values", &["device_id", "series", "at_ms", "value"]);
     let mut transitions = Bulk::new(
         "health_transitions",
         &["device_id", "at_ms", "state", "error", "rtt_us", "failures"],
@@ -1611,6 +1614,8 @@ async fn generate(
                     ],
                 )
                 .await?;
+            let v = json!({ "current_ms": (current * 10.0).round() / 10.0, "min_ms": 3.0, "max_ms": 41.0 });
+            push_series(&mut values, &mut tx, ids.s7, t, "cycle_times", &v).await?;
             t += CYCLE_EVERY;
         }
 
@@ -1689,6 +1694,7 @@ async fn generate(
                         ],
                     )
                     .await?;
+                push_series(&mut values, &mut tx, ids.melsec, *ct, "network", &v).await?;
             }
             let scan = 3.0 + f64::from(rng.u8(0..20)) / 10.0;
             let v = json!({ "name": NETWORK, "status": network_status(&current, scan, retries) });
@@ -1703,6 +1709,7 @@ async fn generate(
                     ],
                 )
                 .await?;
+            push_series(&mut values, &mut tx, ids.melsec, t, "network", &v).await?;
             t += NETWORK_EVERY;
         }
 
@@ -1728,11 +1735,43 @@ async fn generate(
             }
         }
 
-        for b in [&mut status, &mut diag, &mut samples, &mut transitions] {
+        for b in [
+            &mut status,
+            &mut values,
+            &mut diag,
+            &mut samples,
+            &mut transitions,
+        ] {
             b.flush(&mut tx).await?;
         }
         tx.commit().await?;
         day_start = day_end;
     }
-    Ok(status.written + diag.written + samples.written + transitions.written)
+    Ok(status.written + values.written + diag.written + samples.written + transitions.written)
+}
+
+/// The `status_values` rows the store writer writes for a status row of `kind`.
+async fn push_series(
+    values: &mut Bulk,
+    conn: &mut SqliteConnection,
+    device: i64,
+    at_ms: i64,
+    kind: &str,
+    value: &Value,
+) -> anyhow::Result<()> {
+    use plcdiag::store::series::{self, SeriesValue};
+    for (name, v) in series::of(kind, value) {
+        let cell = match v {
+            SeriesValue::Number(n) => Cell::F(n),
+            SeriesValue::Mask(Some(m)) => Cell::I(m),
+            SeriesValue::Mask(None) => Cell::Null,
+        };
+        values
+            .push(
+                conn,
+                vec![Cell::I(device), Cell::T(name), Cell::I(at_ms), cell],
+            )
+            .await?;
+    }
+    Ok(())
 }
