@@ -1393,6 +1393,19 @@ async fn seed_history(path: &Path, config: &Config, days: i64) -> anyhow::Result
     let mut conn = raw_connection(target, true).await?;
     let ids = ids(&mut conn).await?;
     let written = generate(&mut conn, &ids, from, now).await?;
+    // The per-minute chart table the writer keeps with each number (series::insert), for the
+    // minutes just written; bulk here rather than one upsert per row.
+    sqlx::query(
+        "INSERT INTO status_minutes (device_id, series, minute, min, max)
+         SELECT device_id, series, at_ms / 60000, MIN(value), MAX(value) FROM status_values
+         WHERE at_ms >= ?1 AND series NOT LIKE 'stations:%' AND value IS NOT NULL
+         GROUP BY device_id, series, at_ms / 60000
+         ON CONFLICT (device_id, series, minute)
+         DO UPDATE SET min = MIN(min, excluded.min), max = MAX(max, excluded.max)",
+    )
+    .bind(from)
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     let mut pruned = 0;
     if building.is_none() {

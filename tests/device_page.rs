@@ -457,11 +457,8 @@ async fn a_year_of_history_is_downsampled_and_limited() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         // What the store writer writes beside it for the chart.
-        sqlx::query("INSERT INTO status_values (device_id, series, at_ms, value) VALUES (?, 'cycle_ms', ?, ?)")
-            .bind(id)
-            .bind(at)
-            .bind(ms as f64)
-            .execute(&mut *tx)
+        let v = plcdiag::store::series::SeriesValue::Number(ms as f64);
+        plcdiag::store::series::insert(&mut tx, id, "cycle_ms", at, &v)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         if i % 144 == 0 {

@@ -53,6 +53,8 @@ pub struct Store {
 
 /// The most rows one history request returns per table.
 pub const HISTORY_ROW_LIMIT: i64 = 100_000;
+/// Chart windows longer than this read the per-minute table (`status_minutes`).
+const MINUTES_FROM_MS: i64 = 6 * 3_600_000;
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
@@ -509,19 +511,27 @@ impl Store {
             return Ok(Vec::new());
         };
         let (from, to) = (window.0.timestamp_millis(), window.1.timestamp_millis());
-        let rows: Vec<(i64, f64, f64)> = sqlx::query_as(
+        // Over more than a few hours a bucket spans minutes: read the per-minute min and max
+        // (a minute partly before the window counts from the window's start).
+        let sql = if to - from > MINUTES_FROM_MS {
+            "SELECT MAX(MIN(minute) * 60000, ?3), MIN(min), MAX(max) FROM status_minutes
+             WHERE device_id = ?1 AND series = ?2 AND minute BETWEEN ?3 / 60000 AND ?4 / 60000
+             GROUP BY MIN(MAX(minute * 60000 - ?3, 0) * ?5 / MAX(?4 - ?3, 1), ?5 - 1)
+             ORDER BY 1"
+        } else {
             "SELECT MIN(at_ms), CAST(MIN(value) AS REAL), CAST(MAX(value) AS REAL) FROM status_values
              WHERE device_id = ?1 AND series = ?2 AND at_ms BETWEEN ?3 AND ?4 AND value IS NOT NULL
              GROUP BY MIN((at_ms - ?3) * ?5 / MAX(?4 - ?3, 1), ?5 - 1)
-             ORDER BY 1",
-        )
-        .bind(id)
-        .bind(series)
-        .bind(from)
-        .bind(to)
-        .bind(i64::from(buckets.max(1)))
-        .fetch_all(&self.pool)
-        .await?;
+             ORDER BY 1"
+        };
+        let rows: Vec<(i64, f64, f64)> = sqlx::query_as(sql)
+            .bind(id)
+            .bind(series)
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(buckets.max(1)))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(at, min, max)| (from_millis(at), min, max))
@@ -627,43 +637,62 @@ mod tests {
         let (_dir, store) = store_with_events().await;
         let day = 86_400_000i64;
         let mut tx = store.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
-        // 100,000 points of 5.0 over the day, one peak and one dip, one point after the window,
-        // an unknown value and another series.
-        for i in 0..100_000i64 {
+        // 20,000 points of 5.0 over the day, one peak and one dip.
+        for i in 0..20_000i64 {
             let v = match i {
-                54_321 => 99.0,
-                12_345 => -1.0,
+                5_432 => 99.0,
+                1_234 => -1.0,
                 _ => 5.0,
             };
-            sqlx::query("INSERT INTO status_values VALUES (1, 'cycle_ms', ?, ?)")
-                .bind(i * 864)
-                .bind(v)
-                .execute(&mut *tx)
+            series::insert(
+                &mut tx,
+                1,
+                "cycle_ms",
+                i * 4_320,
+                &series::SeriesValue::Number(v),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        // After the window (in the next minute), an unknown value, another series.
+        for (name, at, v) in [("cycle_ms", day + 60_001, 1000.0), ("other", 7, -50.0)] {
+            series::insert(&mut tx, 1, name, at, &series::SeriesValue::Number(v))
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }
-        for (series, at, v) in [
-            ("cycle_ms", day + 1, Some(1000.0)),
-            ("cycle_ms", 5, None),
-            ("other", 7, Some(-50.0)),
-        ] {
-            sqlx::query("INSERT INTO status_values VALUES (1, ?, ?, ?)")
-                .bind(series)
-                .bind(at)
-                .bind(v)
-                .execute(&mut *tx)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
+        sqlx::query("INSERT INTO status_values VALUES (1, 'cycle_ms', 5, NULL)")
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        // A day reads the per-minute table, an hour the rows themselves: the same peaks.
+        for (window, buckets) in [
+            ((at(0), at(day)), 500),
+            ((at(20_000_000), at(30_000_000)), 500),
+        ] {
+            let b = store
+                .series_buckets("cpu", "cycle_ms", window, 500)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(b.len(), buckets, "{window:?}");
+            assert!(b.windows(2).all(|p| p[0].0 < p[1].0));
+            assert!(b.first().is_some_and(|f| f.0 >= window.0), "{window:?}");
+        }
         let b = store
             .series_buckets("cpu", "cycle_ms", (at(0), at(day)), 500)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(b.len(), 500);
         assert_eq!(b.iter().map(|b| b.2).fold(f64::MIN, f64::max), 99.0);
         assert_eq!(b.iter().map(|b| b.1).fold(f64::MAX, f64::min), -1.0);
-        assert!(b.windows(2).all(|p| p[0].0 < p[1].0));
+        let hour = store
+            .series_buckets("cpu", "cycle_ms", (at(23_000_000), at(24_000_000)), 500)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            hour.iter().map(|b| b.2).fold(f64::MIN, f64::max),
+            99.0,
+            "54,321 × 864 ms"
+        );
         assert!(
             store
                 .series_buckets("nope", "cycle_ms", (at(0), at(day)), 500)

@@ -8,9 +8,11 @@
 //! - `stations:NETWORK`: the network's down stations as a bit mask (bit n-1 for station n,
 //!   1 to 64), `NULL` while the network status is an error (the timeline's UNKNOWN).
 //!
-//! Migration 20261126050000 computes the same from rows stored before it, in SQL.
+//! Numbers also go, as per-minute min and max, to `status_minutes`, which longer charts read.
+//! Migrations 20261126050000 and 20261126060000 compute the same from rows stored before them.
 
 use serde_json::Value;
+use sqlx::SqliteConnection;
 
 /// One value of a series: a number, or a station mask (`None`: unknown).
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,42 @@ pub fn of(kind: &str, value: &Value) -> Vec<(String, SeriesValue)> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Writes one value of a series: its row, and for a number its minute's min and max.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    device_id: i64,
+    series: &str,
+    at_ms: i64,
+    value: &SeriesValue,
+) -> Result<(), sqlx::Error> {
+    let q = sqlx::query(
+        "INSERT INTO status_values (device_id, series, at_ms, value) VALUES (?, ?, ?, ?)",
+    )
+    .bind(device_id)
+    .bind(series)
+    .bind(at_ms);
+    match value {
+        SeriesValue::Number(n) => {
+            q.bind(n).execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO status_minutes (device_id, series, minute, min, max) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (device_id, series, minute)
+                 DO UPDATE SET min = MIN(min, excluded.min), max = MAX(max, excluded.max)",
+            )
+            .bind(device_id)
+            .bind(series)
+            .bind(at_ms.div_euclid(60_000))
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
+        }
+        SeriesValue::Mask(m) => {
+            q.bind(m).execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The down stations of a network status as a bit mask; `None` when the status is an error.

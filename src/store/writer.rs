@@ -253,17 +253,8 @@ async fn write_batch(
                 .await?;
                 statuses += 1;
                 for (series, v) in super::series::of(update.kind(), &value) {
-                    let q = sqlx::query(
-                        "INSERT INTO status_values (device_id, series, at_ms, value) VALUES (?, ?, ?, ?)",
-                    )
-                    .bind(dev.ids.device)
-                    .bind(series)
-                    .bind(at.timestamp_millis());
-                    let q = match v {
-                        super::series::SeriesValue::Number(n) => q.bind(n),
-                        super::series::SeriesValue::Mask(m) => q.bind(m),
-                    };
-                    q.execute(&mut *tx).await?;
+                    let at_ms = at.timestamp_millis();
+                    super::series::insert(&mut tx, dev.ids.device, &series, at_ms, &v).await?;
                 }
             }
             Observation::PollFailed { .. } => {}
@@ -320,6 +311,12 @@ pub async fn prune_older_than(
         "DELETE FROM status_values WHERE device_id IN (SELECT id FROM devices) AND at_ms < ?",
     )
     .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM status_minutes WHERE device_id IN (SELECT id FROM devices) AND minute < ?",
+    )
+    .bind(cutoff.div_euclid(60_000))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
