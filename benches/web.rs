@@ -1406,6 +1406,19 @@ async fn seed_history(path: &Path, config: &Config, days: i64) -> anyhow::Result
     .bind(from)
     .execute(&mut conn)
     .await?;
+    // The writer stores a network's station mask only when it changes (series::insert).
+    sqlx::query(
+        "DELETE FROM status_values WHERE rowid IN (
+             SELECT rowid FROM (
+                 SELECT rowid, value, at_ms,
+                        LAG(value, 1, -1) OVER (PARTITION BY device_id, series ORDER BY at_ms) AS before,
+                        ROW_NUMBER() OVER (PARTITION BY device_id, series ORDER BY at_ms) AS n
+                 FROM status_values WHERE series LIKE 'stations:%')
+             WHERE n > 1 AND value IS before AND at_ms >= ?1)",
+    )
+    .bind(from)
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     let mut pruned = 0;
     if building.is_none() {

@@ -538,8 +538,9 @@ impl Store {
             .collect())
     }
 
-    /// The values of a series over `window` where they change, in time order: the first one,
-    /// then each that differs from the one before (`None` stays `None`: an unknown state).
+    /// The values of a series over `window` where they change, in time order, starting with
+    /// the value it had when the window began (dated at the window's start) if one is stored.
+    /// `None` stays `None`: an unknown state.
     pub async fn series_changes(
         &self,
         device: &str,
@@ -549,26 +550,31 @@ impl Store {
         let Some(id) = self.device_id(device).await? else {
             return Ok(Vec::new());
         };
+        let (from, to) = (window.0.timestamp_millis(), window.1.timestamp_millis());
         let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT at_ms, value FROM (
-                 SELECT at_ms, value, LAG(value, 1, -1) OVER (ORDER BY at_ms) AS before,
-                        ROW_NUMBER() OVER (ORDER BY at_ms) AS n
-                 FROM status_values
-                 WHERE device_id = ?1 AND series = ?2 AND at_ms BETWEEN ?3 AND ?4)
-             WHERE n = 1 OR value IS NOT before
-             ORDER BY at_ms LIMIT ?5",
+            "SELECT * FROM (SELECT at_ms, value FROM status_values
+                            WHERE device_id = ?1 AND series = ?2 AND at_ms < ?3
+                            ORDER BY at_ms DESC LIMIT 1)
+             UNION ALL
+             SELECT * FROM (SELECT at_ms, value FROM status_values
+                            WHERE device_id = ?1 AND series = ?2 AND at_ms BETWEEN ?3 AND ?4
+                            ORDER BY at_ms LIMIT ?5)",
         )
         .bind(id)
         .bind(series)
-        .bind(window.0.timestamp_millis())
-        .bind(window.1.timestamp_millis())
+        .bind(from)
+        .bind(to)
         .bind(HISTORY_ROW_LIMIT)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, v)| (from_millis(at), v))
-            .collect())
+        // The writer stores only changes; rows from before it did are skipped here.
+        let mut out: Vec<(DateTime<Utc>, Option<i64>)> = Vec::new();
+        for (at, v) in rows {
+            if out.last().is_none_or(|(_, last)| *last != v) {
+                out.push((from_millis(at.max(from)), v));
+            }
+        }
+        Ok(out)
     }
 
     /// The newest stored diagnostic record of each device, by name: where incremental
@@ -702,6 +708,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_station_mask_is_stored_only_when_it_changes() {
+        let (_dir, store) = store_with_events().await;
+        let mut conn = store.pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+        for (at_ms, m) in [
+            (1, Some(0)),
+            (2, Some(0)),
+            (3, None),
+            (4, None),
+            (5, Some(8)),
+            (6, Some(8)),
+        ] {
+            series::insert(
+                &mut conn,
+                1,
+                "stations:l",
+                at_ms,
+                &series::SeriesValue::Mask(m),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let stored: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT at_ms, value FROM status_values ORDER BY at_ms")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored, [(1, Some(0)), (3, None), (5, Some(8))]);
+    }
+
+    #[tokio::test]
     async fn series_changes_are_the_first_value_and_each_different_one() {
         let (_dir, store) = store_with_events().await;
         for (at_ms, v) in [
@@ -728,9 +764,10 @@ mod tests {
             .iter()
             .map(|(t, v)| (t.timestamp_millis(), *v))
             .collect();
+        // The value at 10 is the state when the window begins, dated at its start.
         assert_eq!(
             got,
-            [(20, Some(0)), (30, Some(16)), (50, None), (70, Some(0))]
+            [(15, Some(0)), (30, Some(16)), (50, None), (70, Some(0))]
         );
     }
 

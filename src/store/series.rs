@@ -6,7 +6,8 @@
 //! - `cycle_ms`: an S7 CPU's current cycle time (`cycle_times.current_ms`);
 //! - `link_scan_ms:NETWORK`: a CC-Link network's current link scan time;
 //! - `stations:NETWORK`: the network's down stations as a bit mask (bit n-1 for station n,
-//!   1 to 64), `NULL` while the network status is an error (the timeline's UNKNOWN).
+//!   1 to 64), `NULL` while the network status is an error (the timeline's UNKNOWN); written
+//!   only when it changes.
 //!
 //! Numbers also go, as per-minute min and max, to `status_minutes`, which longer charts read.
 //! Migrations 20261126050000 and 20261126060000 compute the same from rows stored before them.
@@ -62,15 +63,17 @@ pub async fn insert(
     at_ms: i64,
     value: &SeriesValue,
 ) -> Result<(), sqlx::Error> {
-    let q = sqlx::query(
-        "INSERT INTO status_values (device_id, series, at_ms, value) VALUES (?, ?, ?, ?)",
-    )
-    .bind(device_id)
-    .bind(series)
-    .bind(at_ms);
     match value {
         SeriesValue::Number(n) => {
-            q.bind(n).execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO status_values (device_id, series, at_ms, value) VALUES (?, ?, ?, ?)",
+            )
+            .bind(device_id)
+            .bind(series)
+            .bind(at_ms)
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
             sqlx::query(
                 "INSERT INTO status_minutes (device_id, series, minute, min, max) VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT (device_id, series, minute)
@@ -84,7 +87,22 @@ pub async fn insert(
             .await?;
         }
         SeriesValue::Mask(m) => {
-            q.bind(m).execute(&mut *conn).await?;
+            // Only when it differs from the newest stored one: the timeline needs the changes,
+            // and a network's status is stored every few seconds.
+            sqlx::query(
+                "INSERT INTO status_values (device_id, series, at_ms, value)
+                 SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (
+                     SELECT 1 FROM (SELECT value FROM status_values
+                                    WHERE device_id = ?1 AND series = ?2
+                                    ORDER BY at_ms DESC LIMIT 1)
+                     WHERE value IS ?4)",
+            )
+            .bind(device_id)
+            .bind(series)
+            .bind(at_ms)
+            .bind(m)
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())
