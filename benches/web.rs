@@ -51,7 +51,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
-use plcdiag::bench::{cpu_time, opt, watch_compilers};
+use plcdiag::bench::{cpu_time, machine_cpu, opt, watch_compilers};
 use plcdiag::config::Config;
 use plcdiag::live::Live;
 use plcdiag::metrics::Metrics;
@@ -182,28 +182,6 @@ fn print_machine() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-}
-
-/// CPU time the whole machine spent busy (user, nice, system, irq, softirq) and stolen by the
-/// hypervisor, from `/proc/stat` (USER_HZ = 100 ticks/s).
-fn machine_cpu() -> anyhow::Result<(Duration, Duration)> {
-    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
-    let line = stat
-        .lines()
-        .find(|l| l.starts_with("cpu "))
-        .context("no cpu line in /proc/stat")?;
-    let f: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
-    let get = |i: usize| f.get(i).copied().unwrap_or(0);
-    // user nice system idle iowait irq softirq steal
-    let busy = get(0) + get(1) + get(2) + get(5) + get(6);
-    Ok((
-        Duration::from_millis(busy * 10),
-        Duration::from_millis(get(7) * 10),
-    ))
 }
 
 /// Samples [`machine_cpu`] and this process's CPU now; the returned function samples again

@@ -203,6 +203,28 @@ pub fn cpu_time() -> anyhow::Result<Duration> {
     cpu_time_of("/proc/self/stat")
 }
 
+/// CPU time the whole machine spent busy (user, nice, system, irq, softirq) and stolen by the
+/// hypervisor, from `/proc/stat` (USER_HZ = 100 ticks/s).
+pub fn machine_cpu() -> anyhow::Result<(Duration, Duration)> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let line = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .context("no cpu line in /proc/stat")?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let get = |i: usize| f.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6);
+    Ok((
+        Duration::from_millis(busy * 10),
+        Duration::from_millis(get(7) * 10),
+    ))
+}
+
 /// Peak resident set size (VmHWM) of this process, in KiB.
 pub fn peak_rss_kib() -> anyhow::Result<u64> {
     let status =
