@@ -426,7 +426,8 @@ async fn an_unknown_device_gets_the_404_page() {
 }
 
 /// A year of stored history (a cycle time every 10 minutes, a mode change a day, 20,000
-/// diagnostic events): the page draws at most 500 points per trend and 500 table rows.
+/// diagnostic events): the page draws at most 500 points per trend and one page of 100 table
+/// rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_year_of_history_is_downsampled_and_limited() {
     // Nothing listens on port 1: the device stays offline and only the stored history shows.
@@ -531,7 +532,168 @@ async fn a_year_of_history_is_downsampled_and_limited() {
             "{window}: the mode timeline starts from the mode before the window"
         );
         let rows = select(&doc, "table#diag-buffer tbody tr").len();
-        assert_eq!(rows, 500, "{window}");
+        assert_eq!(rows, 100, "{window}");
     }
+    gw.stop().await;
+}
+
+/// The link of the pager's `data-page` link, resolved against `path`; `None` without one.
+fn page_link(doc: &Html, table: &str, which: &str, path: &str) -> Option<String> {
+    let css = format!("{table} nav.pager a[data-page=\"{which}\"]");
+    let href = select(doc, &css).first()?.value().attr("href")?.to_owned();
+    assert!(
+        href.starts_with('?'),
+        "query-only links work under any base path: {href}"
+    );
+    Some(format!("{path}{href}"))
+}
+
+/// The `data-key`s of a table's rows.
+fn row_keys(doc: &Html, rows: &str) -> Vec<String> {
+    select(doc, rows)
+        .iter()
+        .filter_map(|r| r.value().attr("data-key").map(str::to_owned))
+        .collect()
+}
+
+/// Stores `n` diagnostic events of `class` for `device`, newest at `now`, three to a gateway
+/// time (as one poll stores them), the newest entering.
+async fn store_events(gw: &TestGateway, device: &str, class: i64, event_id: i64, n: i64) {
+    let db = gw.dir.path().join("h.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM devices WHERE name = ?")
+        .bind(device)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tx = pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    // Oldest first, as the gateway stores them.
+    for i in (0..n).rev() {
+        sqlx::query(
+            "INSERT INTO diag_events (device_id, gateway_ms, device_time, event_id, class, entering, text, details, raw)
+             VALUES (?, ?, NULL, ?, ?, ?, 'e', '{}', ?)",
+        )
+        .bind(id)
+        .bind(now - (i / 3) * 60_000)
+        .bind(event_id + i % 2)
+        .bind(class)
+        .bind(i64::from(i % 2 == 0))
+        .bind(i.to_be_bytes().to_vec())
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    pool.close().await;
+}
+
+/// 250 diagnostic events, three to a poll: "older" walks 100 + 100 + 50 rows, each once and
+/// newest first, with the class filter and the chart window kept; "newer" and "newest" walk
+/// back. The MELSEC CPU error history pages the same way, and an older page still shows the
+/// error the CPU has now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_tables_page_through_their_history_by_position() {
+    // Nothing listens on port 1: the devices stay offline and only the stored history shows.
+    let gw = TestGateway::start(
+        "[gateway]\ndatabase = \"h.db\"\n\n[[devices]]\nname = \"cpu\"\nkind = \"s7\"\n\
+         address = \"127.0.0.1:1\"\ninterval = \"1s\"\ntimeout = \"200ms\"\n\n\
+         [[devices]]\nname = \"plc\"\nkind = \"melsec\"\naddress = \"127.0.0.1:1\"\n\
+         interval = \"1s\"\ntimeout = \"200ms\"\n",
+    )
+    .await;
+    store_events(&gw, "cpu", 3, 0x3942, 250).await;
+    store_events(&gw, "plc", 1, 5000, 150).await;
+
+    let rows = "table#diag-buffer tbody tr";
+    let first = "/devices/cpu?window=7d&class=3";
+    let (_, doc) = get_page(&gw, first, None).await;
+    assert!(page_link(&doc, "#diagnostics", "newest", "/devices/cpu").is_none());
+    assert!(page_link(&doc, "#diagnostics", "newer", "/devices/cpu").is_none());
+    let mut pages = vec![row_keys(&doc, rows)];
+    let mut doc = doc;
+    while let Some(older) = page_link(&doc, "#diagnostics", "older", "/devices/cpu") {
+        assert!(
+            older.contains("window=7d") && older.contains("class=3"),
+            "{older}"
+        );
+        let (status, next) = get_page(&gw, &older, None).await;
+        assert_eq!(status, 200, "{older}");
+        assert!(
+            select(&next, "p.notice").is_empty(),
+            "the page understood its own link"
+        );
+        // The chart window links keep the page too.
+        let window_links: Vec<String> = select(&next, "#mode .windows a")
+            .iter()
+            .filter_map(|a| a.value().attr("href").map(str::to_owned))
+            .collect();
+        assert!(
+            window_links
+                .iter()
+                .all(|h| h.contains("before=") && h.contains("class=3")),
+            "{window_links:?}"
+        );
+        pages.push(row_keys(&next, rows));
+        doc = next;
+        assert!(pages.len() <= 3, "250 rows are three pages");
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+    let walked: Vec<String> = pages.concat();
+    // Newest first across page boundaries (keys are `gatewayms-raw`).
+    let times: Vec<i64> = walked
+        .iter()
+        .filter_map(|k| k.split('-').next()?.parse().ok())
+        .collect();
+    assert_eq!(times.len(), 250);
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    // Each stored event once: the keys (gateway time and raw record) are all different.
+    let mut unique = walked.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 250, "no event twice, none skipped");
+
+    // Back: "newer" from the last page gives the middle page again, "newest" the first.
+    let newer = page_link(&doc, "#diagnostics", "newer", "/devices/cpu")
+        .unwrap_or_else(|| panic!("an older page links to newer events"));
+    let (_, middle) = get_page(&gw, &newer, None).await;
+    assert_eq!(row_keys(&middle, rows), pages[1]);
+    let newest = page_link(&middle, "#diagnostics", "newest", "/devices/cpu")
+        .unwrap_or_else(|| panic!("an older page links to the newest"));
+    let (_, top) = get_page(&gw, &newest, None).await;
+    assert_eq!(row_keys(&top, rows), pages[0]);
+
+    // A link that was not written by the page is named and the newest page shown.
+    let (status, doc) = get_page(&gw, "/devices/cpu?before=yesterday", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(row_keys(&doc, rows), pages[0]);
+    let notice = select(&doc, "p.notice")
+        .first()
+        .map(text)
+        .unwrap_or_default();
+    assert!(notice.contains("before=yesterday"), "{notice}");
+
+    // MELSEC: 150 CPU errors, the newest (code 5000) entering.
+    let errors = "table#cpu-errors tbody tr";
+    let (_, doc) = get_page(&gw, "/devices/plc", None).await;
+    assert_eq!(row_keys(&doc, errors).len(), 100);
+    let current = |d: &Html| {
+        select(d, "#cpu-error")
+            .first()
+            .and_then(|e| e.value().attr("data-code").map(str::to_owned))
+    };
+    assert_eq!(current(&doc).as_deref(), Some("5000"));
+    let older = page_link(&doc, "#cpu-error-now", "older", "/devices/plc")
+        .unwrap_or_else(|| panic!("150 errors have an older page"));
+    let (_, doc) = get_page(&gw, &older, None).await;
+    assert_eq!(row_keys(&doc, errors).len(), 50);
+    assert_eq!(
+        current(&doc).as_deref(),
+        Some("5000"),
+        "the CPU's error now, not the newest of the older page"
+    );
     gw.stop().await;
 }

@@ -6,10 +6,13 @@
 //! corrupts the history. Queries are checked at run time (no database is needed to build).
 
 pub mod alarms;
+mod diag_page;
 pub mod outbox;
 mod sampling;
 pub mod series;
 pub mod writer;
+
+pub use diag_page::{DiagPage, DiagPageAt, DiagPosition};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -277,6 +280,8 @@ fn from_millis(ms: i64) -> DateTime<Utc> {
 /// One stored diagnostic event, as the API returns it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredDiagEvent {
+    /// The row id: with the gateway time, the event's place in the history ([`DiagPosition`]).
+    pub id: i64,
     /// When the gateway first saw it.
     pub gateway_time: DateTime<Utc>,
     /// The device's own timestamp (local time of the device, no zone).
@@ -308,6 +313,7 @@ fn stored_diag_event(r: &sqlx::sqlite::SqliteRow) -> Result<StoredDiagEvent, Err
         let _ = write!(hex, "{b:02X}");
     }
     Ok(StoredDiagEvent {
+        id: r.try_get("id")?,
         gateway_time: from_millis(r.try_get("gateway_ms")?),
         device_time: r.try_get("device_time")?,
         event_id,
@@ -347,7 +353,7 @@ impl Store {
             // Newest first in the order of the (device_id, gateway_ms) index, so SQLite stops
             // after `limit` rows instead of sorting the whole window by id first; the id breaks
             // ties (events of one poll share their gateway time) in the order they were stored.
-            "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
+            "SELECT id, gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
              WHERE device_id = ? AND gateway_ms BETWEEN ? AND ? ORDER BY gateway_ms DESC, id DESC LIMIT ?",
         )
         .bind(id)
@@ -360,65 +366,6 @@ impl Store {
             .map(stored_diag_event)
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
-    }
-
-    /// One page of a device's diagnostic table: the newest `limit` events seen between `from`
-    /// and `to`, of `class` only when given, newest first; and how many events match, counted
-    /// up to `count_up_to` (a count that reaches it means "at least").
-    ///
-    /// The filter and the limit apply in SQL, so a page reads only the rows it shows; with a
-    /// class, the (device_id, class, gateway_ms) index finds them.
-    pub async fn diagnostics_page(
-        &self,
-        device: &str,
-        window: (DateTime<Utc>, DateTime<Utc>),
-        class: Option<u8>,
-        limit: u32,
-        count_up_to: u32,
-    ) -> Result<Option<(Vec<StoredDiagEvent>, u64)>, Error> {
-        let Some(id) = self.device_id(device).await? else {
-            return Ok(None);
-        };
-        let (from, to) = (window.0.timestamp_millis(), window.1.timestamp_millis());
-        let class = class.map(i64::from);
-        let (rows_sql, count_sql) = if class.is_some() {
-            (
-                "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
-                 WHERE device_id = ?1 AND class = ?2 AND gateway_ms BETWEEN ?3 AND ?4
-                 ORDER BY gateway_ms DESC, id DESC LIMIT ?5",
-                "SELECT COUNT(*) FROM (SELECT 1 FROM diag_events
-                 WHERE device_id = ?1 AND class = ?2 AND gateway_ms BETWEEN ?3 AND ?4 LIMIT ?5)",
-            )
-        } else {
-            (
-                "SELECT gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
-                 WHERE device_id = ?1 AND ?2 IS NULL AND gateway_ms BETWEEN ?3 AND ?4
-                 ORDER BY gateway_ms DESC, id DESC LIMIT ?5",
-                "SELECT COUNT(*) FROM (SELECT 1 FROM diag_events
-                 WHERE device_id = ?1 AND ?2 IS NULL AND gateway_ms BETWEEN ?3 AND ?4 LIMIT ?5)",
-            )
-        };
-        let rows = sqlx::query(rows_sql)
-            .bind(id)
-            .bind(class)
-            .bind(from)
-            .bind(to)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        let matching: i64 = sqlx::query_scalar(count_sql)
-            .bind(id)
-            .bind(class)
-            .bind(from)
-            .bind(to)
-            .bind(i64::from(count_up_to))
-            .fetch_one(&self.pool)
-            .await?;
-        let events = rows
-            .iter()
-            .map(stored_diag_event)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some((events, u64::try_from(matching).unwrap_or(0))))
     }
 
     /// A device's last `limit` diagnostic events, oldest first, as the model carries them: the
@@ -605,13 +552,13 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn at(ms: i64) -> DateTime<Utc> {
+    pub(super) fn at(ms: i64) -> DateTime<Utc> {
         from_millis(ms)
     }
 
     /// A store with device `cpu` and 20 events, 10 ms apart from 1,000 ms: classes 1 and 2
     /// alternating, the last two sharing their gateway time (one poll).
-    async fn store_with_events() -> (tempfile::TempDir, Store) {
+    pub(super) async fn store_with_events() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open(&dir.path().join("h.db"))
             .await
@@ -769,53 +716,5 @@ mod tests {
             got,
             [(15, Some(0)), (30, Some(16)), (50, None), (70, Some(0))]
         );
-    }
-
-    #[tokio::test]
-    async fn a_diagnostics_page_has_the_newest_events_of_the_class_and_counts_up_to_the_cap() {
-        let (_dir, store) = store_with_events().await;
-        let window = (at(0), at(10_000));
-        let (rows, matching) = store
-            .diagnostics_page("cpu", window, Some(2), 3, 5)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("device cpu"));
-        // Class 2 are the odd events; the newest is 19 (stored after 18 at the same time).
-        let ids: Vec<u16> = rows.iter().map(|e| e.event_id).collect();
-        assert_eq!(ids, vec![0x2000 + 19, 0x2000 + 17, 0x2000 + 15]);
-        assert_eq!(matching, 5, "10 match; counted up to the cap");
-        assert_eq!(rows[0].raw, "AB13");
-        assert_eq!(rows[0].details, serde_json::json!({ "n": 1 }));
-
-        let (rows, matching) = store
-            .diagnostics_page("cpu", window, None, 2, 100)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("device cpu"));
-        let ids: Vec<u16> = rows.iter().map(|e| e.event_id).collect();
-        assert_eq!(
-            ids,
-            vec![0x2000 + 19, 0x1000 + 18],
-            "ties keep the stored order"
-        );
-        assert_eq!(matching, 20);
-    }
-
-    #[tokio::test]
-    async fn a_diagnostics_page_keeps_to_its_window_and_knows_no_unknown_device() {
-        let (_dir, store) = store_with_events().await;
-        let (rows, matching) = store
-            .diagnostics_page("cpu", (at(1_000), at(1_030)), Some(1), 10, 100)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("device cpu"));
-        let ids: Vec<u16> = rows.iter().map(|e| e.event_id).collect();
-        assert_eq!(ids, vec![0x1000 + 2, 0x1000]);
-        assert_eq!(matching, 2);
-        let none = store
-            .diagnostics_page("nope", (at(0), at(10_000)), None, 10, 100)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(none.is_none());
     }
 }

@@ -1,5 +1,5 @@
 //! The device page: `GET /devices/{name}` with `?window=1h|24h|7d` for the charts and
-//! `?class=N&from=&to=` for the diagnostic table.
+//! `?class=N&from=&to=` for the diagnostic table, `?before=POS|after=POS` for its pages.
 //!
 //! Identity, operating mode with its timeline, round-trip time and tag values for every device;
 //! for S7 CPUs the diagnostic buffer, module status and the cycle time trend; for MELSEC PLCs
@@ -7,8 +7,8 @@
 //! and the link scan time trend.
 //!
 //! Invariants: the page reads the live view and bounded store queries only (charts over at most
-//! seven days, downsampled to [`charts::MAX_POINTS`] buckets; at most [`DIAG_ROWS`] diagnostic
-//! rows), so a year of history does not slow it down. Texts from the device catalogues are
+//! seven days, downsampled to [`charts::MAX_POINTS`] buckets; one page of [`DIAG_ROWS`] event
+//! rows, found by position, not offset), so a year of history does not slow it down. Texts from the device catalogues are
 //! looked up in the page language by event ID or error code.
 //!
 //! Live: the page's script listens to `/events?device=NAME&key=KEY` (see `live.rs`) and, on a
@@ -47,13 +47,17 @@ use crate::model::HealthState;
 use crate::store::{StoredDiagEvent, StoredStatus};
 use crate::web::{AppState, WebResult};
 use melsec::MelsecPart;
+use pager::TableQuery;
 use s7::S7Part;
 
 mod melsec;
+mod pager;
 mod s7;
 
-/// The most diagnostic rows the table shows (newest first).
-const DIAG_ROWS: u32 = 500;
+/// The rows a page of an event table shows (newest first); `?before=`/`?after=` links page
+/// through the rest (see `pager.rs`). A hundred rows
+/// read at a glance and render in a few milliseconds.
+const DIAG_ROWS: u32 = 100;
 /// Matching events are counted up to this many ("5000+" beyond).
 const DIAG_COUNT: u32 = 5_000;
 /// The event class of MELSEC CPU errors (the MELSEC adapter's numbering: 1 = CPU error,
@@ -78,6 +82,8 @@ pub(super) struct DeviceQuery {
     class: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
 }
 
 /// `GET /devices/{name}`.
@@ -124,7 +130,8 @@ struct DevicePage {
     since: String,
     rtt: Option<String>,
     window: &'static str,
-    windows: [&'static str; 3],
+    /// Each chart window with its link (which keeps the table's filter and page).
+    windows: Vec<(&'static str, String)>,
     identity: Vec<(&'static str, String)>,
     mode: Option<String>,
     mode_svg: String,
@@ -165,6 +172,7 @@ async fn build(
         }
     };
     let chart_window = Window::new(now - span, now);
+    let table = TableQuery::of(&q, l, &mut notices);
     let name = d.name.clone();
     let live_key = PageKey::of(&d).to_string();
 
@@ -203,12 +211,12 @@ async fn build(
         .collect();
 
     let s7 = if d.kind == "s7" {
-        Some(s7::part(state, &d, &q, chart_window, lang, &mut notices, now).await?)
+        Some(s7::part(state, &d, &table, (window, chart_window), lang, now).await?)
     } else {
         None
     };
     let melsec = if d.kind == "melsec" {
-        Some(melsec::part(state, &d, chart_window, lang, now).await?)
+        Some(melsec::part(state, &d, &table, (window, chart_window), lang, now).await?)
     } else {
         None
     };
@@ -222,7 +230,10 @@ async fn build(
         since: time(d.health.since),
         rtt,
         window,
-        windows: WINDOWS.map(|(w, _)| w),
+        windows: WINDOWS
+            .iter()
+            .map(|&(w, _)| (w, table.href(w, table.at)))
+            .collect(),
         identity,
         mode,
         mode_svg,

@@ -6,10 +6,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::super::charts::{self, Window};
+use super::pager::{Pager, TableQuery};
 use super::{DIAG_ROWS, MELSEC_CPU_ERROR, format_number, json_text, millis, row_key, time};
 use crate::live::DeviceView;
 use crate::model::HealthState;
-use crate::store::{StoredDiagEvent, series};
+use crate::store::{DiagPageAt, StoredDiagEvent, series};
 use crate::web::pages::Lang;
 use crate::web::{AppState, WebResult};
 
@@ -17,6 +18,8 @@ use crate::web::{AppState, WebResult};
 pub(super) struct MelsecPart {
     pub(super) error: Option<CpuError>,
     pub(super) errors: Vec<CpuError>,
+    /// Links to the pages of the error history around this one.
+    pub(super) pager: Pager,
     pub(super) networks: Vec<NetworkPart>,
 }
 
@@ -57,31 +60,45 @@ pub(super) struct StationCell {
 pub(super) async fn part(
     state: &AppState,
     d: &DeviceView,
-    w: Window,
+    t: &TableQuery,
+    (window, w): (&str, Window),
     lang: Lang,
     now: DateTime<Utc>,
 ) -> WebResult<MelsecPart> {
-    // CPU errors over the last 30 days (events of class 1), newest first.
-    let (events, _) = state
+    // CPU errors over the last 30 days (events of class 1), newest first, one page.
+    let window_30d = (now - Duration::days(30), now);
+    let page = state
         .store
         .diagnostics_page(
             &d.name,
-            (now - Duration::days(30), now),
+            window_30d,
             Some(MELSEC_CPU_ERROR),
+            t.at,
             DIAG_ROWS,
             0,
         )
         .await?
         .unwrap_or_default();
-    let errors: Vec<CpuError> = events.iter().map(|e| cpu_error(e, lang)).collect();
-    let error = errors.first().filter(|e| e.entering).map(|e| CpuError {
-        key: e.key.clone(),
-        at: e.at.clone(),
-        code: e.code,
-        entering: true,
-        text: e.text.clone(),
-        remedy: e.remedy.clone(),
-    });
+    let pager = Pager::of(&page, t, window);
+    let errors: Vec<CpuError> = page.events.iter().map(|e| cpu_error(e, lang)).collect();
+    // The error the CPU has now is the newest one, whichever page of the history is shown.
+    let newest = if t.at == DiagPageAt::Newest {
+        page.events.first().cloned()
+    } else {
+        state
+            .store
+            .diagnostics_page(
+                &d.name,
+                window_30d,
+                Some(MELSEC_CPU_ERROR),
+                DiagPageAt::Newest,
+                1,
+                0,
+            )
+            .await?
+            .and_then(|p| p.events.into_iter().next())
+    };
+    let error = newest.map(|e| cpu_error(&e, lang)).filter(|e| e.entering);
 
     let online = d.health.state == HealthState::Online;
     let window = (millis(w.from_ms), millis(w.to_ms));
@@ -109,6 +126,7 @@ pub(super) async fn part(
     Ok(MelsecPart {
         error,
         errors,
+        pager,
         networks,
     })
 }

@@ -5,10 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::super::charts::{self, Window};
-use super::{
-    DIAG_COUNT, DIAG_ROWS, DeviceQuery, format_number, input_time, json_text, millis, parse_time,
-    row_key, time,
-};
+use super::pager::{Pager, TableQuery};
+use super::{DIAG_COUNT, DIAG_ROWS, format_number, input_time, json_text, millis, row_key, time};
 use crate::live::DeviceView;
 use crate::store::StoredDiagEvent;
 use crate::web::pages::Lang;
@@ -22,6 +20,8 @@ pub(super) struct S7Part {
     pub(super) classes: Vec<(u8, String, bool)>,
     pub(super) from: String,
     pub(super) to: String,
+    /// Links to the pages around this one.
+    pub(super) pager: Pager,
     pub(super) modules: Option<Vec<ModuleRow>>,
     pub(super) cycle_svg: String,
     pub(super) cycle: Option<String>,
@@ -58,50 +58,29 @@ pub(super) struct ModuleRow {
 pub(super) async fn part(
     state: &AppState,
     d: &DeviceView,
-    q: &DeviceQuery,
-    w: Window,
+    t: &TableQuery,
+    (window, w): (&str, Window),
     lang: Lang,
-    notices: &mut Vec<String>,
     now: DateTime<Utc>,
 ) -> WebResult<S7Part> {
     let l = lang.device();
-    let class = match q.class.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => match c.parse::<u8>() {
-            Ok(n) if n < 16 => Some(n),
-            _ => {
-                notices.push(format!("{}: class={c}", l.ignored));
-                None
-            }
-        },
-    };
-    let mut bound = |key: &str, v: Option<&str>| match v.map(str::trim).filter(|v| !v.is_empty()) {
-        None => None,
-        Some(s) => match parse_time(s) {
-            Some(t) => Some(t),
-            None => {
-                notices.push(format!("{}: {key}={s}", l.ignored));
-                None
-            }
-        },
-    };
-    let from_q = bound("from", q.from.as_deref());
-    let to_q = bound("to", q.to.as_deref());
-    let to = to_q.unwrap_or(now);
-    let from = from_q.unwrap_or(to - Duration::days(30)).min(to);
-    // The class filter and the limit apply in SQL: an old event of a rare class is found
-    // however many newer events of other classes there are.
-    let (events, matching) = state
+    let to = t.to.unwrap_or(now);
+    let from = t.from.unwrap_or(to - Duration::days(30)).min(to);
+    // The class filter, the position and the limit apply in SQL: an old event of a rare class
+    // is found however many newer events of other classes there are, and an old page costs
+    // what the newest does.
+    let page = state
         .store
-        .diagnostics_page(&d.name, (from, to), class, DIAG_ROWS, DIAG_COUNT)
+        .diagnostics_page(&d.name, (from, to), t.class, t.at, DIAG_ROWS, DIAG_COUNT)
         .await?
         .unwrap_or_default();
-    let diag_total = if matching >= u64::from(DIAG_COUNT) {
+    let diag_total = if page.matching >= u64::from(DIAG_COUNT) {
         format!("{DIAG_COUNT}+")
     } else {
-        matching.to_string()
+        page.matching.to_string()
     };
-    let diag = events.iter().map(|e| diag_row(e, lang)).collect();
+    let pager = Pager::of(&page, t, window);
+    let diag = page.events.iter().map(|e| diag_row(e, lang)).collect();
     let classes = (1u8..16)
         .map(|c| {
             (
@@ -110,7 +89,7 @@ pub(super) async fn part(
                     "{c:X} · {}",
                     plcdiag_s7::catalog::class_meaning(c, lang.s7())
                 ),
-                class == Some(c),
+                t.class == Some(c),
             )
         })
         .collect();
@@ -169,8 +148,9 @@ pub(super) async fn part(
         diag,
         diag_total,
         classes,
-        from: from_q.map(input_time).unwrap_or_default(),
-        to: to_q.map(input_time).unwrap_or_default(),
+        from: t.from.map(input_time).unwrap_or_default(),
+        to: t.to.map(input_time).unwrap_or_default(),
+        pager,
         modules,
         cycle_svg,
         cycle,
