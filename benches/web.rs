@@ -59,7 +59,7 @@ use plcdiag::model::{
     CpuModeView, CycleTimesView, DiagEvent, Health, HealthState, Observation, Quality,
     StatusUpdate, TagReading,
 };
-use plcdiag::store::Store;
+use plcdiag::store::{DiagPageAt, DiagPosition, Store};
 use plcdiag::web::{AppState, AuthState};
 use serde_json::{Value, json};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
@@ -72,7 +72,7 @@ const USAGE: &str = "usage: cargo bench --bench web -- <mode> [options]
       GET / with --devices devices; GET /devices/NAME (24h, 7d, class filter) with --days of
       history for one S7 CPU and one MELSEC PLC (cached under target/web-bench/ unless --fresh)
   store [--days 365] [--fresh]
-      only the store calls the device pages make (and the proposed ones), timed alone
+      only the store calls the device pages make, timed alone
   --quick
       both, small: 8 days of history in a temporary directory, 30 samples, 5 warm-up";
 
@@ -238,6 +238,16 @@ async fn get(app: &Router, path: &str) -> anyhow::Result<(StatusCode, String, Du
     let body = axum::body::to_bytes(res.into_body(), usize::MAX).await?;
     let took = t0.elapsed();
     Ok((status, String::from_utf8(body.to_vec())?, took))
+}
+
+/// The diagnostic table's "older" link in a device page (query only, unescaped).
+fn older_link(body: &str) -> Option<String> {
+    let before = body
+        .split("data-page=\"older\"")
+        .next()
+        .filter(|b| b.len() < body.len())?;
+    let href = before.rsplit("href=\"").next()?.split('"').next()?;
+    Some(href.replace("&#38;", "&").replace("&amp;", "&"))
 }
 
 /// Checks a page's body; says what it found.
@@ -1034,166 +1044,153 @@ async fn device_bench(o: &Options) -> anyhow::Result<()> {
     ];
     if !o.store_only {
         let app = router(live, store.clone());
+        let mut cases = cases;
+        // A page deep in the diagnostic table, reached as a user would: "older" 100 times.
+        let base = format!("/devices/{S7_NAME}");
+        let mut deep = base.clone();
+        for _ in 0..100 {
+            let (_, body, _) = get(&app, &deep).await?;
+            match older_link(&body) {
+                Some(href) => deep = format!("{base}{href}"),
+                None => break,
+            }
+        }
+        cases.push(Case {
+            label: format!("{S7_NAME} 100 pages older"),
+            check: Box::new(move |body| {
+                ensure!(body.contains("data-page=\"newer\""), "not an older page");
+                s7_check("24h", None)(body)
+            }),
+            path: deep,
+        });
         measure(&app, &cases, o).await?;
     }
-    store_breakdown(&store, &database, o).await?;
+    store_breakdown(&store, o).await?;
     store.close().await;
     Ok(())
 }
 
 /// The store calls the device pages make, timed alone (same store, same windows), to show
 /// where a page's time goes: rows returned, p50, p99.
-async fn store_breakdown(store: &Store, database: &Path, o: &Options) -> anyhow::Result<()> {
+async fn store_breakdown(store: &Store, o: &Options) -> anyhow::Result<()> {
     let rounds = o.samples.clamp(1, 200);
     println!("  store calls alone ({rounds} each):");
     println!(
-        "  {:<44} {:>7} {:>9} {:>9}",
+        "  {:<52} {:>7} {:>9} {:>9}",
         "call", "rows", "p50 ms", "p99 ms"
     );
-    let windows = [("24h", DAY), ("7d", 7 * DAY)];
-    let mut calls: Vec<(String, &str, Option<&str>, i64, bool)> = Vec::new();
-    for (w, span) in windows {
-        calls.push((
-            format!("status_history {S7_NAME} cycle_times {w}"),
-            S7_NAME,
-            Some("cycle_times"),
-            span,
-            false,
-        ));
-        calls.push((
-            format!("status_history {MELSEC_NAME} network {w}"),
-            MELSEC_NAME,
-            Some("network"),
-            span,
-            false,
-        ));
-        calls.push((
-            format!("status_history {S7_NAME} cpu_mode {w}"),
-            S7_NAME,
-            Some("cpu_mode"),
-            span,
-            false,
-        ));
-    }
-    calls.push((
-        format!("diagnostics {S7_NAME} 30d limit 5000"),
-        S7_NAME,
-        None,
-        30 * DAY,
-        true,
-    ));
-    calls.push((
-        format!("diagnostics {MELSEC_NAME} 30d limit 5000"),
-        MELSEC_NAME,
-        None,
-        30 * DAY,
-        true,
-    ));
-    for (label, device, kind, span, diag) in calls {
+    // Each call gets the window ending at the moment it starts, as a page request would.
+    async fn time<F, Fut>(label: &str, rounds: usize, call: F) -> anyhow::Result<()>
+    where
+        F: Fn(DateTime<Utc>) -> Fut,
+        Fut: Future<Output = anyhow::Result<usize>>,
+    {
         let mut times = Vec::with_capacity(rounds);
         let mut rows = 0;
         for _ in 0..rounds {
-            let to = Utc::now();
-            let from = to - chrono::Duration::milliseconds(span);
+            let now = Utc::now();
             let t0 = Instant::now();
-            rows = if diag {
-                store
-                    .diagnostics(device, from, to, 5_000)
-                    .await?
-                    .map_or(0, |v| v.len())
-            } else {
-                store
-                    .status_history(device, kind, from, to)
-                    .await?
-                    .map_or(0, |v| v.len())
-            };
+            rows = call(now).await?;
             times.push(t0.elapsed());
         }
         times.sort();
         println!(
-            "  {label:<44} {rows:>7} {:>9.2} {:>9.2}",
+            "  {label:<52} {rows:>7} {:>9.2} {:>9.2}",
             ms(pct(&times, 50.0)),
             ms(pct(&times, 99.0))
         );
+        Ok(())
     }
-    // What the charts would cost with the buckets made in SQL from the stored JSON
-    // (`value ->> path`, min and max per bucket): is SQL-side downsampling enough?
-    let mut conn = raw_connection(database, false).await?;
-    let ids = ids(&mut conn).await?;
-    let series = [
-        (ids.s7, "cycle_times", "$.current_ms", "cycle time"),
-        (
-            ids.melsec,
-            "network",
-            "$.status.link_scan.current_ms",
-            "link scan",
-        ),
-    ];
-    for (w, span) in windows {
-        for (device, kind, path, what) in series {
-            let mut times = Vec::with_capacity(rounds);
-            let mut rows = 0;
-            for _ in 0..rounds {
-                let to = Utc::now().timestamp_millis();
-                let from = to - span;
-                let t0 = Instant::now();
-                let buckets: Vec<(i64, Option<f64>, Option<f64>)> = sqlx::query_as(
-                    "SELECT MIN(at_ms), MIN(v), MAX(v) FROM (
-                       SELECT at_ms, value ->> ?1 AS v FROM device_status
-                       WHERE device_id = ?2 AND kind = ?3 AND at_ms BETWEEN ?4 AND ?5)
-                     WHERE v IS NOT NULL GROUP BY (at_ms - ?4) * 500 / (?5 - ?4 + 1)",
-                )
-                .bind(path)
-                .bind(device)
-                .bind(kind)
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut conn)
-                .await?;
-                times.push(t0.elapsed());
-                rows = buckets.len();
+    let buckets = 500;
+    let stations = format!("stations:{NETWORK}");
+    let link_scan = format!("link_scan_ms:{NETWORK}");
+    for (w, span) in [("24h", DAY), ("7d", 7 * DAY)] {
+        let window = |now: DateTime<Utc>| (now - chrono::Duration::milliseconds(span), now);
+        time(
+            &format!("status_history {S7_NAME} cpu_mode {w}"),
+            rounds,
+            |now| async move {
+                let (from, to) = window(now);
+                Ok(store
+                    .status_history(S7_NAME, Some("cpu_mode"), from, to)
+                    .await?
+                    .map_or(0, |v| v.len()))
+            },
+        )
+        .await?;
+        time(
+            &format!("series_buckets {S7_NAME} cycle_ms {w}"),
+            rounds,
+            |now| async move {
+                Ok(store
+                    .series_buckets(S7_NAME, "cycle_ms", window(now), buckets)
+                    .await?
+                    .len())
+            },
+        )
+        .await?;
+        let label = format!("series_buckets {MELSEC_NAME} link_scan_ms {w}");
+        time(&label, rounds, |now| {
+            let link_scan = &link_scan;
+            async move {
+                Ok(store
+                    .series_buckets(MELSEC_NAME, link_scan, window(now), buckets)
+                    .await?
+                    .len())
             }
-            times.sort();
-            let label = format!("SQL buckets of {what} {w} (JSON)");
-            println!(
-                "  {label:<44} {rows:>7} {:>9.2} {:>9.2}",
-                ms(pct(&times, 50.0)),
-                ms(pct(&times, 99.0))
-            );
+        })
+        .await?;
+        let label = format!("series_changes {MELSEC_NAME} stations {w}");
+        time(&label, rounds, |now| {
+            let stations = &stations;
+            async move {
+                Ok(store
+                    .series_changes(MELSEC_NAME, stations, window(now))
+                    .await?
+                    .len())
+            }
+        })
+        .await?;
+    }
+
+    // The event tables: one page of 100 within the last 30 days, the newest and, for the S7
+    // CPU, the page 100 pages deep (found by following "older" from the newest page).
+    let mut deep = DiagPageAt::Newest;
+    for _ in 0..100 {
+        let now = Utc::now();
+        let page = store
+            .diagnostics_page(
+                S7_NAME,
+                (now - chrono::Duration::days(30), now),
+                None,
+                deep,
+                100,
+                0,
+            )
+            .await?
+            .context("device")?;
+        match page.events.last() {
+            Some(e) if page.older => deep = DiagPageAt::Before(DiagPosition::of(e)),
+            _ => break,
         }
     }
-    conn.close().await?;
-
-    // What the diagnostic tables would read with the filter and the limit in SQL
-    // (`Store::diagnostics_page`; the pages read 5,000 rows and filter them instead).
     let pages = [
-        (S7_NAME, None, "all classes"),
-        (S7_NAME, Some(3u8), "class 3"),
-        (MELSEC_NAME, Some(1u8), "class 1"),
+        (S7_NAME, None, DiagPageAt::Newest, "all classes"),
+        (S7_NAME, Some(3u8), DiagPageAt::Newest, "class 3"),
+        (S7_NAME, None, deep, "all classes, 100 pages deep"),
+        (MELSEC_NAME, Some(1u8), DiagPageAt::Newest, "class 1"),
     ];
-    for (device, class, what) in pages {
-        let mut times = Vec::with_capacity(rounds);
-        let mut rows = (0, 0);
-        for _ in 0..rounds {
-            let to = Utc::now();
-            let window = (to - chrono::Duration::days(30), to);
-            let t0 = Instant::now();
+    for (device, class, at, what) in pages {
+        let label = format!("diagnostics_page {device} 30d {what}");
+        time(&label, rounds, |now| async move {
+            let window = (now - chrono::Duration::days(30), now);
             let page = store
-                .diagnostics_page(device, window, class, 500, 5_000)
+                .diagnostics_page(device, window, class, at, 100, 5_000)
                 .await?
                 .context("device")?;
-            times.push(t0.elapsed());
-            rows = (page.0.len(), page.1);
-        }
-        times.sort();
-        let label = format!("diagnostics_page {device} 30d {what} 500");
-        println!(
-            "  {label:<44} {:>7} {:>9.2} {:>9.2}   ({} matching, counted up to 5000)",
-            rows.0,
-            ms(pct(&times, 50.0)),
-            ms(pct(&times, 99.0)),
-            rows.1
-        );
+            Ok(page.events.len())
+        })
+        .await?;
     }
     Ok(())
 }
