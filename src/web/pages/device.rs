@@ -184,11 +184,6 @@ async fn build(
     let identity = identity(&d, l);
     let mode = d.status.cpu_mode.as_ref().map(|m| m.mode.clone());
     let has_mode = matches!(d.kind, "s7" | "melsec");
-    let mode_svg = if has_mode {
-        mode_timeline(state, &name, chart_window, l).await?
-    } else {
-        String::new()
-    };
     let tags = d
         .values
         .iter()
@@ -210,16 +205,35 @@ async fn build(
         })
         .collect();
 
-    let s7 = if d.kind == "s7" {
-        Some(s7::part(state, &d, &table, (window, chart_window), lang, now).await?)
-    } else {
-        None
+    // The store reads of the parts are independent: made at once, each on its own pooled
+    // connection (SQLite readers run in parallel under WAL), a page waits for the slowest
+    // rather than for their sum.
+    let mode_svg = async {
+        if has_mode {
+            mode_timeline(state, &name, chart_window, l).await
+        } else {
+            Ok(String::new())
+        }
     };
-    let melsec = if d.kind == "melsec" {
-        Some(melsec::part(state, &d, &table, (window, chart_window), lang, now).await?)
-    } else {
-        None
+    let s7 = async {
+        if d.kind == "s7" {
+            s7::part(state, &d, &table, (window, chart_window), lang, now)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
     };
+    let melsec = async {
+        if d.kind == "melsec" {
+            melsec::part(state, &d, &table, (window, chart_window), lang, now)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (mode_svg, s7, melsec) = tokio::try_join!(mode_svg, s7, melsec)?;
     Ok(DevicePage {
         ctx: ctx.clone(),
         l,

@@ -3,6 +3,7 @@
 //! station timeline and the link scan time trend.
 
 use chrono::{DateTime, Duration, Utc};
+use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::super::charts::{self, Window};
@@ -61,68 +62,79 @@ pub(super) async fn part(
     state: &AppState,
     d: &DeviceView,
     t: &TableQuery,
-    (window, w): (&str, Window),
+    (window_name, w): (&str, Window),
     lang: Lang,
     now: DateTime<Utc>,
 ) -> WebResult<MelsecPart> {
-    // CPU errors over the last 30 days (events of class 1), newest first, one page.
+    // CPU errors over the last 30 days (events of class 1), newest first, one page; the
+    // error the CPU has now is the newest one, whichever page of the history is shown. Read
+    // at the same time as the networks' charts.
     let window_30d = (now - Duration::days(30), now);
-    let page = state
-        .store
-        .diagnostics_page(
+    let errors = async {
+        let page = state.store.diagnostics_page(
             &d.name,
             window_30d,
             Some(MELSEC_CPU_ERROR),
             t.at,
             DIAG_ROWS,
             0,
-        )
-        .await?
-        .unwrap_or_default();
-    let pager = Pager::of(&page, t, window);
-    let errors: Vec<CpuError> = page.events.iter().map(|e| cpu_error(e, lang)).collect();
-    // The error the CPU has now is the newest one, whichever page of the history is shown.
-    let newest = if t.at == DiagPageAt::Newest {
-        page.events.first().cloned()
-    } else {
-        state
-            .store
-            .diagnostics_page(
-                &d.name,
-                window_30d,
-                Some(MELSEC_CPU_ERROR),
-                DiagPageAt::Newest,
-                1,
-                0,
-            )
-            .await?
-            .and_then(|p| p.events.into_iter().next())
-    };
-    let error = newest.map(|e| cpu_error(&e, lang)).filter(|e| e.entering);
-
-    let online = d.health.state == HealthState::Online;
-    let window = (millis(w.from_ms), millis(w.to_ms));
-    let mut networks = Vec::with_capacity(d.status.networks.len());
-    for (index, (name, status)) in d.status.networks.iter().enumerate() {
-        // From the narrow `status_values` rows: where the down set changed, and the link
-        // scan time reduced to the chart's buckets in SQL.
-        let history = NetworkHistory {
-            stations: state
+        );
+        let newest = async {
+            if t.at == DiagPageAt::Newest {
+                return Ok(None);
+            }
+            let newest = state
                 .store
-                .series_changes(&d.name, &format!("stations:{name}"), window)
-                .await?,
-            link_scan: state
-                .store
-                .series_buckets(
+                .diagnostics_page(
                     &d.name,
-                    &format!("link_scan_ms:{name}"),
-                    window,
-                    charts::MAX_POINTS as u32,
+                    window_30d,
+                    Some(MELSEC_CPU_ERROR),
+                    DiagPageAt::Newest,
+                    1,
+                    0,
                 )
-                .await?,
+                .await?;
+            Ok(newest.and_then(|p| p.events.into_iter().next()))
         };
-        networks.push(network_part(index, name, status, &history, w, online, lang));
-    }
+        let (page, newest) = tokio::try_join!(page, newest)?;
+        let page = page.unwrap_or_default();
+        let newest = newest.or_else(|| page.events.first().cloned());
+        Ok::<_, crate::store::Error>((page, newest))
+    };
+
+    // Per network, from the narrow `status_values` rows: where the down set changed, and the
+    // link scan time reduced to the chart's buckets in SQL.
+    let window = (millis(w.from_ms), millis(w.to_ms));
+    let histories = try_join_all(d.status.networks.keys().map(|name| async move {
+        let stations = format!("stations:{name}");
+        let link_scan = format!("link_scan_ms:{name}");
+        let (stations, link_scan) = tokio::try_join!(
+            state.store.series_changes(&d.name, &stations, window),
+            state
+                .store
+                .series_buckets(&d.name, &link_scan, window, charts::MAX_POINTS as u32),
+        )?;
+        Ok::<_, crate::store::Error>(NetworkHistory {
+            stations,
+            link_scan,
+        })
+    }));
+    let ((page, newest), histories) = tokio::try_join!(errors, histories)?;
+
+    let pager = Pager::of(&page, t, window_name);
+    let errors: Vec<CpuError> = page.events.iter().map(|e| cpu_error(e, lang)).collect();
+    let error = newest.map(|e| cpu_error(&e, lang)).filter(|e| e.entering);
+    let online = d.health.state == HealthState::Online;
+    let networks = d
+        .status
+        .networks
+        .iter()
+        .zip(&histories)
+        .enumerate()
+        .map(|(index, ((name, status), history))| {
+            network_part(index, name, status, history, w, online, lang)
+        })
+        .collect();
     Ok(MelsecPart {
         error,
         errors,

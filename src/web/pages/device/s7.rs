@@ -69,11 +69,20 @@ pub(super) async fn part(
     // The class filter, the position and the limit apply in SQL: an old event of a rare class
     // is found however many newer events of other classes there are, and an old page costs
     // what the newest does.
-    let page = state
-        .store
-        .diagnostics_page(&d.name, (from, to), t.class, t.at, DIAG_ROWS, DIAG_COUNT)
-        .await?
-        .unwrap_or_default();
+    let page =
+        state
+            .store
+            .diagnostics_page(&d.name, (from, to), t.class, t.at, DIAG_ROWS, DIAG_COUNT);
+    // The cycle time, reduced to the chart's buckets in SQL from the narrow `status_values`
+    // rows; read at the same time as the table.
+    let chart = state.store.series_buckets(
+        &d.name,
+        "cycle_ms",
+        (millis(w.from_ms), millis(w.to_ms)),
+        charts::MAX_POINTS as u32,
+    );
+    let (page, rows) = tokio::try_join!(page, chart)?;
+    let page = page.unwrap_or_default();
     let diag_total = if page.matching >= u64::from(DIAG_COUNT) {
         format!("{DIAG_COUNT}+")
     } else {
@@ -121,16 +130,6 @@ pub(super) async fn part(
                 .collect()
         });
 
-    // Reduced to the chart's buckets in SQL from the narrow `status_values` rows.
-    let rows = state
-        .store
-        .series_buckets(
-            &d.name,
-            "cycle_ms",
-            (millis(w.from_ms), millis(w.to_ms)),
-            charts::MAX_POINTS as u32,
-        )
-        .await?;
     let buckets = charts::stored_buckets(&rows);
     let cycle_svg = charts::line_chart("cycle-trend", l.cycle_trend, "ms", w, &buckets, l.no_data);
     let cycle = d.status.cycle_times.as_ref().map(|c| {
