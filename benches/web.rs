@@ -849,7 +849,8 @@ async fn overview_bench(o: &Options) -> anyhow::Result<()> {
     }];
     let app = router(live.clone(), store.clone());
     measure(&app, &cases, o).await?;
-    // The page's two inputs alone: the live view's snapshot and the open-alarm query.
+    // Alone: the live view's full snapshot (what `/api/devices` copies; the page borrows the
+    // view under its lock instead) and the page's open-alarm query.
     let rounds = o.samples.clamp(1, 200);
     let (mut snapshot, mut alarms) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
@@ -864,7 +865,7 @@ async fn overview_bench(o: &Options) -> anyhow::Result<()> {
     snapshot.sort();
     alarms.sort();
     println!(
-        "  alone ({rounds} each): Live::devices {:.2} / {:.2} ms, Store::open_alarms ({open} rows) {:.2} / {:.2} ms (p50 / p99)",
+        "  alone ({rounds} each): Live::devices (API) {:.2} / {:.2} ms, Store::open_alarms ({open} rows) {:.2} / {:.2} ms (p50 / p99)",
         ms(pct(&snapshot, 50.0)),
         ms(pct(&snapshot, 99.0)),
         ms(pct(&alarms, 50.0)),

@@ -69,6 +69,37 @@ pub struct DeviceView {
     pub last_diagnostic: Option<DiagEvent>,
 }
 
+/// A device borrowed from the live view (see [`Live::map_devices`]) or from a [`DeviceView`].
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceRef<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Kind (`modbus`, ...).
+    pub kind: &'static str,
+    /// Address as configured.
+    pub address: &'a str,
+    /// Health.
+    pub health: &'a Health,
+    /// CPU mode, CC-Link networks ... as far as the device kind reports them.
+    pub status: &'a DeviceStatus,
+    /// The newest diagnostic event seen since the gateway started.
+    pub last_diagnostic: Option<&'a DiagEvent>,
+}
+
+impl DeviceView {
+    /// The view borrowed as a [`DeviceRef`].
+    pub fn as_ref(&self) -> DeviceRef<'_> {
+        DeviceRef {
+            name: &self.name,
+            kind: self.kind,
+            address: &self.address,
+            health: &self.health,
+            status: &self.status,
+            last_diagnostic: self.last_diagnostic.as_ref(),
+        }
+    }
+}
+
 /// A tag's last value with its age.
 #[derive(Debug, Clone, Serialize)]
 pub struct ValueView {
@@ -165,6 +196,29 @@ impl Live {
         d.order
             .iter()
             .filter_map(|n| d.by_name.get(n).map(|dev| view(dev, now)))
+            .collect()
+    }
+
+    /// `f` of every device in config order, borrowed under the read lock: for summaries of
+    /// many devices (the overview, its live rows), which need neither tag values nor a copy of
+    /// each status map. `f` runs under the lock, so keep it short.
+    pub fn map_devices<T>(&self, mut f: impl FnMut(DeviceRef<'_>) -> T) -> Vec<T> {
+        let Ok(d) = self.devices.read() else {
+            return Vec::new();
+        };
+        d.order
+            .iter()
+            .filter_map(|n| d.by_name.get(n))
+            .map(|dev| {
+                f(DeviceRef {
+                    name: &dev.config.name,
+                    kind: dev.config.kind_name(),
+                    address: &dev.config.address,
+                    health: &dev.health,
+                    status: &dev.status,
+                    last_diagnostic: dev.last_diagnostic.as_ref(),
+                })
+            })
             .collect()
     }
 

@@ -293,11 +293,11 @@ impl Feed {
 
     /// The rows that differ from what was sent; on the first call every row.
     fn changed_devices(&mut self) -> Option<Event> {
+        let lang = self.lang;
         let rows: Vec<DeviceRow> = self
             .live
-            .devices(Utc::now())
-            .iter()
-            .map(|d| DeviceRow::new(d, self.lang))
+            .map_devices(|d| DeviceRow::new(d, lang))
+            .into_iter()
             .filter(|r| self.sent.get(&r.name) != Some(r))
             .collect();
         let first = std::mem::take(&mut self.first);

@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::{AppState, Lang, Msgs, PageCtx};
-use crate::live::DeviceView;
+use crate::live::DeviceRef;
 use crate::model::HealthState;
 
 /// A device's state as the pages show it: health, refined by what an answering device says.
@@ -47,7 +47,7 @@ impl DevState {
     ];
 
     /// The state of a device now. STOP and a CC-Link fault take precedence over online.
-    pub(crate) fn of(d: &DeviceView) -> Self {
+    pub(crate) fn of(d: DeviceRef<'_>) -> Self {
         match d.health.state {
             HealthState::Unknown => Self::Unknown,
             HealthState::Offline => Self::Offline,
@@ -135,13 +135,13 @@ pub(crate) struct DeviceRow {
 
 impl DeviceRow {
     /// The row of a device, texts in `lang`.
-    pub(crate) fn new(d: &DeviceView, lang: Lang) -> Self {
+    pub(crate) fn new(d: DeviceRef<'_>, lang: Lang) -> Self {
         let state = DevState::of(d);
         let (diagnostic, remedy) = diagnostic_text(d, lang);
         Self {
-            name: d.name.clone(),
+            name: d.name.to_owned(),
             kind: d.kind,
-            address: d.address.clone(),
+            address: d.address.to_owned(),
             state,
             label: state.label(lang.msgs()),
             since: rfc3339(d.health.since),
@@ -151,7 +151,7 @@ impl DeviceRow {
             },
             diagnostic,
             remedy,
-            diagnostic_at: d.last_diagnostic.as_ref().map(|e| rfc3339(e.gateway_time)),
+            diagnostic_at: d.last_diagnostic.map(|e| rfc3339(e.gateway_time)),
         }
     }
 
@@ -176,8 +176,8 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// The last diagnostic event's text and remedy in `lang`: S7 events from the catalogue, CC-Link
 /// station events from the network's findings; otherwise the English text as recorded.
-fn diagnostic_text(d: &DeviceView, lang: Lang) -> (Option<String>, Option<String>) {
-    let Some(e) = &d.last_diagnostic else {
+fn diagnostic_text(d: DeviceRef<'_>, lang: Lang) -> (Option<String>, Option<String>) {
+    let Some(e) = d.last_diagnostic else {
         return (None, None);
     };
     let remedy_en = e
@@ -293,7 +293,6 @@ struct OverviewPage {
 
 /// `GET /`.
 pub(super) async fn page(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let devices = state.live.devices(Utc::now());
     let open = match state.store.open_alarms().await {
         Ok(a) => a,
         Err(e) => return super::WebError::from(e).into_response(),
@@ -302,17 +301,15 @@ pub(super) async fn page(State(state): State<AppState>, ctx: PageCtx) -> Respons
     for a in &open {
         *per_device.entry(a.device.as_str()).or_default() += 1;
     }
-    let rows: Vec<OverviewRow> = devices
-        .iter()
-        .map(|d| {
-            let row = DeviceRow::new(d, ctx.lang);
-            OverviewRow {
-                search: row.search(),
-                alarms: per_device.get(d.name.as_str()).copied().unwrap_or(0),
-                row,
-            }
-        })
-        .collect();
+    // Rows straight from the live view, without a copy of every device's status maps.
+    let rows: Vec<OverviewRow> = state.live.map_devices(|d| {
+        let row = DeviceRow::new(d, ctx.lang);
+        OverviewRow {
+            search: row.search(),
+            alarms: per_device.get(d.name).copied().unwrap_or(0),
+            row,
+        }
+    });
     let mut by_state: HashMap<DevState, usize> = HashMap::new();
     for r in &rows {
         *by_state.entry(r.row.state).or_default() += 1;
