@@ -612,6 +612,21 @@ async fn the_event_tables_page_through_their_history_by_position() {
     let (_, doc) = get_page(&gw, first, None).await;
     assert!(page_link(&doc, "#diagnostics", "newest", "/devices/cpu").is_none());
     assert!(page_link(&doc, "#diagnostics", "newer", "/devices/cpu").is_none());
+    // Gateway times carry their instant for the script, which shows them in the browser's
+    // zone as the overview does.
+    for css in [
+        "#health time[datetime]",
+        "table#diag-buffer .seen time[datetime]",
+    ] {
+        let at = select(&doc, css)
+            .first()
+            .and_then(|t| t.value().attr("datetime").map(str::to_owned))
+            .unwrap_or_default();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&at).is_ok(),
+            "{css}: {at:?}"
+        );
+    }
     let mut pages = vec![row_keys(&doc, rows)];
     let mut doc = doc;
     while let Some(older) = page_link(&doc, "#diagnostics", "older", "/devices/cpu") {

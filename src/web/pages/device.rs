@@ -42,6 +42,7 @@ use super::PageCtx;
 use super::charts::{self, Window};
 use super::i18n::{DeviceMsgs, Msgs};
 use super::live::PageKey;
+use super::overview::rfc3339;
 use crate::live::DeviceView;
 use crate::model::HealthState;
 use crate::store::{StoredDiagEvent, StoredStatus};
@@ -128,6 +129,8 @@ struct DevicePage {
     health: &'static str,
     health_label: &'static str,
     since: String,
+    /// `since` for the script, which shows it in the browser's time zone as the overview does.
+    since_at: String,
     rtt: Option<String>,
     window: &'static str,
     /// Each chart window with its link (which keeps the table's filter and page).
@@ -242,6 +245,7 @@ async fn build(
         health,
         health_label,
         since: time(d.health.since),
+        since_at: rfc3339(d.health.since),
         rtt,
         window,
         windows: WINDOWS

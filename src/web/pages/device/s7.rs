@@ -10,6 +10,7 @@ use super::{DIAG_COUNT, DIAG_ROWS, format_number, input_time, json_text, millis,
 use crate::live::DeviceView;
 use crate::store::StoredDiagEvent;
 use crate::web::pages::Lang;
+use crate::web::pages::overview::rfc3339;
 use crate::web::{AppState, WebResult};
 
 /// What only S7 CPUs show.
@@ -32,6 +33,8 @@ pub(super) struct DiagRow {
     /// Tells rows apart across live refreshes (a new row flashes).
     pub(super) key: String,
     pub(super) gateway_time: String,
+    /// `gateway_time` for the script (shown in the browser's time zone).
+    pub(super) gateway_at: String,
     pub(super) device_time: String,
     pub(super) hex: String,
     pub(super) class: u8,
@@ -176,6 +179,7 @@ fn diag_row(e: &StoredDiagEvent, lang: Lang) -> DiagRow {
     DiagRow {
         key: row_key(e),
         gateway_time: time(e.gateway_time),
+        gateway_at: rfc3339(e.gateway_time),
         device_time: e.device_time.clone().unwrap_or_default().replace('T', " "),
         hex: format!("0x{:04X}", e.event_id),
         class: e.class,
