@@ -223,6 +223,7 @@ fn router(live: Live, store: Store) -> Router {
         alarms,
         base_path: Arc::from(""),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        failed: tokio::sync::watch::channel(None).1,
     })
 }
 

@@ -1,15 +1,19 @@
 //! Assembles and runs the gateway: store, hub, live view, HTTP server and device tasks, and
 //! shuts them down in the order that loses nothing.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
+use futures::FutureExt;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::hub::{Hub, HubBuilder};
@@ -52,6 +56,42 @@ const SUBSCRIBER_CAPACITY: usize = 64;
 /// How long shutdown waits for the store writer's final commit.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Runs one of the tasks the gateway cannot do without (the store writer, the live view's
+/// follower, the rules engine, the HTTP server). If it ends (returns or panics) before
+/// `stopping` is cancelled, the gateway is broken although its process lives on: say so in
+/// the log and in `failed`, which `/healthz` reports and `plcdiag run` exits on, so that
+/// systemd or the container runtime restarts it.
+async fn essential<F: Future>(
+    name: &'static str,
+    task: F,
+    stopping: CancellationToken,
+    failed: watch::Sender<Option<String>>,
+) -> F::Output {
+    let out = AssertUnwindSafe(task).catch_unwind().await;
+    if !stopping.is_cancelled() {
+        let why = match &out {
+            Ok(_) => format!("the {name} stopped"),
+            Err(_) => format!("the {name} panicked"),
+        };
+        error!(
+            task = name,
+            "{why} while the gateway was running; it needs a restart"
+        );
+        failed.send_if_modified(|f| {
+            // The first failure is the cause; later ones may be its consequences.
+            let first = f.is_none();
+            if first {
+                *f = Some(why);
+            }
+            first
+        });
+    }
+    match out {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 /// A started gateway.
 pub struct Gateway {
     /// Where the HTTP API listens.
@@ -72,6 +112,7 @@ pub struct Gateway {
     pruner: JoinHandle<()>,
     http: JoinHandle<std::io::Result<()>>,
     http_shutdown: CancellationToken,
+    failed: watch::Receiver<Option<String>>,
 }
 
 impl Gateway {
@@ -92,11 +133,35 @@ impl Gateway {
             .then(|| hub.subscribe_lossless("rules", SUBSCRIBER_CAPACITY));
         let hub = hub.build();
 
+        // Cancelled first thing on shutdown: tasks ending after it are expected to.
+        let shutdown = CancellationToken::new();
+        // Should starting fail below, the tasks already spawned end as on a shutdown.
+        let started = shutdown.clone().drop_guard();
+        let (failed_tx, failed) = watch::channel(None);
+
         let live = Live::new(&config.devices, Utc::now());
         let settings = WriterSettings::new(config.gateway.retention);
         let writer = store::writer::prepare(store.clone(), config.devices.clone()).await?;
-        let writer = tokio::spawn(writer.run(store_rx, metrics.clone(), settings));
-        let follower = tokio::spawn(live::follow(live.clone(), metrics.clone(), live_rx));
+        let writer = writer
+            .run(store_rx, metrics.clone(), settings)
+            .inspect(|r| {
+                if let Err(e) = r {
+                    error!(error = %e, "store writer failed");
+                }
+            });
+        let writer = tokio::spawn(essential(
+            "store writer",
+            writer,
+            shutdown.clone(),
+            failed_tx.clone(),
+        ));
+        let follower = live::follow(live.clone(), metrics.clone(), live_rx);
+        let follower = tokio::spawn(essential(
+            "live view follower",
+            follower,
+            shutdown.clone(),
+            failed_tx.clone(),
+        ));
 
         let names: Vec<&str> = config.receivers.iter().map(|r| &*r.name).collect();
         match store.outbox_dead_unknown(&names, Utc::now()).await? {
@@ -129,13 +194,15 @@ impl Gateway {
                 );
                 let (handle, commands) = rules_engine::command_channel();
                 let waker = notifier.waker();
-                let task = tokio::spawn(rules_engine::run(
-                    engine,
-                    rx,
-                    commands,
-                    store.clone(),
-                    clock,
-                    move || waker.wake(),
+                let task =
+                    rules_engine::run(engine, rx, commands, store.clone(), clock, move || {
+                        waker.wake()
+                    });
+                let task = tokio::spawn(essential(
+                    "rules engine",
+                    task,
+                    shutdown.clone(),
+                    failed_tx.clone(),
                 ));
                 (Some(handle), Some(task))
             }
@@ -165,21 +232,28 @@ impl Gateway {
             auth: std::sync::Arc::new(web::AuthState::new(config.auth.clone())),
             base_path: std::sync::Arc::from(config.gateway.base_path.as_str()),
             alarms: alarms_live,
+            failed: failed.clone(),
         });
         let stop = http_shutdown.clone();
-        let http = tokio::spawn(async move {
+        let serve = async move {
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
-        });
+        };
+        let http = tokio::spawn(essential(
+            "HTTP server",
+            serve,
+            shutdown.clone(),
+            failed_tx.clone(),
+        ));
 
-        let shutdown = CancellationToken::new();
         let resume = store.last_diag_records().await?;
         let devices = crate::devices::spawn_all(&config.devices, &hub, &shutdown, &resume);
         info!(http = %http_addr, devices = devices.len(), database = %config.gateway.database.display(), "gateway started");
+        started.disarm();
         Ok(Self {
             http_addr,
             live,
@@ -195,7 +269,19 @@ impl Gateway {
             pruner,
             http,
             http_shutdown,
+            failed,
         })
+    }
+
+    /// Resolves, with what happened, when a task the gateway cannot do without has ended
+    /// while it runs (see [`essential`]); pending while the gateway is healthy.
+    pub async fn failed(&self) -> String {
+        let mut failed = self.failed.clone();
+        match failed.wait_for(Option::is_some).await {
+            Ok(why) => why.clone().unwrap_or_default(),
+            // The senders live in the tasks; with all of them gone nothing can fail any more.
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// A clone of the hub, to publish (tests) or follow (live streams). Drop it before
@@ -265,5 +351,51 @@ async fn prune_alarms(store: Store, retention: Duration) {
             Ok(n) => info!(rows = n, "pruned old alarms and notifications"),
             Err(e) => warn!(error = %e, "cannot prune old alarms; will retry in an hour"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run<T: Send + 'static>(
+        task: impl Future<Output = T> + Send + 'static,
+        stop_first: bool,
+    ) -> (Result<T, tokio::task::JoinError>, Option<String>) {
+        let stopping = CancellationToken::new();
+        if stop_first {
+            stopping.cancel();
+        }
+        let (tx, rx) = watch::channel(None);
+        let out = tokio::spawn(essential("rules engine", task, stopping, tx)).await;
+        let failed = rx.borrow().clone();
+        (out, failed)
+    }
+
+    #[tokio::test]
+    async fn an_essential_task_that_ends_while_the_gateway_runs_is_a_failure() {
+        let (out, failed) = run(async { 7 }, false).await;
+        assert_eq!(out.ok(), Some(7));
+        assert_eq!(failed.as_deref(), Some("the rules engine stopped"));
+
+        let (out, failed) = run(async { panic!("bug") }, false).await;
+        assert!(
+            out.is_err_and(|e| e.is_panic()),
+            "the panic goes on to the join handle"
+        );
+        assert_eq!(failed.as_deref(), Some("the rules engine panicked"));
+    }
+
+    #[tokio::test]
+    async fn ending_on_shutdown_is_not_a_failure_and_the_first_failure_is_kept() {
+        let (out, failed) = run(async { 7 }, true).await;
+        assert_eq!(out.ok(), Some(7));
+        assert_eq!(failed, None);
+
+        let (tx, rx) = watch::channel(None);
+        let running = CancellationToken::new();
+        essential("store writer", async {}, running.clone(), tx.clone()).await;
+        essential("HTTP server", async {}, running, tx).await;
+        assert_eq!(rx.borrow().as_deref(), Some("the store writer stopped"));
     }
 }

@@ -406,9 +406,20 @@ fn plural(n: usize) -> &'static str {
 async fn run_until_signal(cfg: config::Config) -> anyhow::Result<()> {
     let gateway = Gateway::start(cfg, None).await?;
     println!("plcdiag: API on http://{}/api/devices", gateway.http_addr);
-    wait_for_signal().await;
+    let failed = tokio::select! {
+        () = wait_for_signal() => None,
+        why = gateway.failed() => Some(why),
+    };
     info!("shutting down");
-    gateway.shutdown().await
+    let stopped = gateway.shutdown().await;
+    match failed {
+        // A non-zero exit, so that systemd (`Restart=on-failure`) or the container runtime
+        // starts a whole gateway again.
+        Some(why) => Err(anyhow::anyhow!(
+            "{why}; stopped so that it can be restarted"
+        )),
+        None => stopped,
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send).

@@ -47,6 +47,9 @@ pub struct AppState {
     /// Cancelled when the HTTP server shuts down: long-lived responses (the live event
     /// stream) end then, so shutdown does not wait for browsers to leave.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Set when a task the gateway cannot do without has ended while it runs (the rules
+    /// engine, the store writer, ...): `/healthz` then answers 503 with it.
+    pub failed: tokio::sync::watch::Receiver<Option<String>>,
 }
 
 /// Every route of the gateway.
@@ -95,6 +98,14 @@ pub fn router(state: AppState) -> Router {
 
 /// Liveness and readiness: 200 while the history database answers, 503 otherwise.
 async fn healthz(State(state): State<AppState>) -> Response {
+    let failed = state.failed.borrow().clone();
+    if let Some(why) = failed {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "error", "failed": why })),
+        )
+            .into_response();
+    }
     match state.store.ping().await {
         Ok(()) => axum::Json(json!({ "status": "ok" })).into_response(),
         Err(e) => {
@@ -125,4 +136,61 @@ async fn metrics(State(state): State<AppState>) -> WebResult<Response> {
 
 async fn not_found() -> WebError {
     WebError::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// The router over an empty live view and a fresh store, with `failed` as given.
+    async fn app(failed: Option<&str>) -> (tempfile::TempDir, Router) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir.path().join("h.db"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, failed) = tokio::sync::watch::channel(failed.map(str::to_owned));
+        let app = router(AppState {
+            live: Live::default(),
+            store,
+            metrics: Metrics::new(),
+            engine: None,
+            auth: std::sync::Arc::new(AuthState::new(Default::default())),
+            alarms: tokio::sync::broadcast::channel(1).0,
+            base_path: std::sync::Arc::from(""),
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            failed,
+        });
+        (dir, app)
+    }
+
+    async fn healthz(app: Router) -> (StatusCode, serde_json::Value) {
+        let req = axum::http::Request::get("/healthz")
+            .body(axum::body::Body::empty())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let res = app.oneshot(req).await.unwrap_or_else(|e| panic!("{e}"));
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), 4096)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}"));
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn healthz_fails_once_an_essential_task_has_ended() {
+        let (_dir, ok) = app(None).await;
+        assert_eq!(
+            healthz(ok).await,
+            (StatusCode::OK, json!({ "status": "ok" }))
+        );
+        let (_dir, broken) = app(Some("the rules engine panicked")).await;
+        assert_eq!(
+            healthz(broken).await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": "error", "failed": "the rules engine panicked" })
+            )
+        );
+    }
 }
