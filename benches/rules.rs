@@ -50,7 +50,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
-use plcdiag::bench::{cpu_time, machine_cpu, opt, peak_rss_kib, watch_compilers};
+use plcdiag::bench::{cpu_time, opt, other_load, peak_rss_kib, watch_compilers};
 use plcdiag::config::Config;
 use plcdiag::hub::Message;
 use plcdiag::metrics::Metrics;
@@ -305,31 +305,6 @@ fn thread_cpu() -> anyhow::Result<Duration> {
     Ok(Duration::from_nanos(ns))
 }
 
-/// Samples [`machine_cpu`] and this process's CPU now; the returned function samples again
-/// and describes what other processes and the hypervisor took in between, as a share of one
-/// core over `secs` (the time in between).
-fn other_load() -> anyhow::Result<impl FnOnce(f64) -> anyhow::Result<String>> {
-    let (busy0, steal0) = machine_cpu()?;
-    let own0 = cpu_time()?;
-    Ok(move |secs: f64| {
-        let (busy1, steal1) = machine_cpu()?;
-        let own = cpu_time()?.saturating_sub(own0);
-        let others = (busy1.saturating_sub(busy0)).saturating_sub(own);
-        let pct = |d: Duration| 100.0 * d.as_secs_f64() / secs;
-        Ok(format!(
-            "  other load:      {:.1} % of one core by other processes, {:.1} % stolen by the hypervisor (of {} cores){}",
-            pct(others),
-            pct(steal1.saturating_sub(steal0)),
-            std::thread::available_parallelism().map_or(0, usize::from),
-            if pct(others) > 10.0 {
-                "  <- figures are noisy"
-            } else {
-                ""
-            }
-        ))
-    })
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -480,7 +455,7 @@ fn eval(shape: &Shape, duration: Duration) -> anyhow::Result<()> {
         mib(peak_rss),
         mib(end_rss)
     );
-    println!("{load}");
+    println!("  {load}");
     noise();
     Ok(())
 }
@@ -839,7 +814,7 @@ async fn latency(
         100.0 * cpu.as_secs_f64() / secs
     );
     println!("  peak RSS:        {:.1} MiB", mib(peak_rss));
-    println!("{load}");
+    println!("  {load}");
     store.close().await;
 
     breakdown(shape, changes, flip_every, dir.path()).await?;

@@ -51,7 +51,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
-use plcdiag::bench::{cpu_time, machine_cpu, opt, watch_compilers};
+use plcdiag::bench::{opt, other_load, watch_compilers};
 use plcdiag::config::Config;
 use plcdiag::live::Live;
 use plcdiag::metrics::Metrics;
@@ -184,30 +184,6 @@ fn print_machine() {
     );
 }
 
-/// Samples [`machine_cpu`] and this process's CPU now; the returned function samples again
-/// and describes what other processes and the hypervisor took in between, as a share of one
-/// core over `secs` (the time in between).
-fn other_load() -> anyhow::Result<impl FnOnce(f64) -> anyhow::Result<String>> {
-    let (busy0, steal0) = machine_cpu()?;
-    let own0 = cpu_time()?;
-    Ok(move |secs: f64| {
-        let (busy1, steal1) = machine_cpu()?;
-        let own = cpu_time()?.saturating_sub(own0);
-        let others = (busy1.saturating_sub(busy0)).saturating_sub(own);
-        let pct = |d: Duration| 100.0 * d.as_secs_f64() / secs;
-        Ok(format!(
-            "  other load: {:.1} % of one core by other processes, {:.1} % stolen by the hypervisor{}",
-            pct(others),
-            pct(steal1.saturating_sub(steal0)),
-            if pct(others) > 10.0 {
-                "  <- figures are noisy"
-            } else {
-                ""
-            }
-        ))
-    })
-}
-
 // ---------------------------------------------------------------------------------------
 // Requests and figures
 
@@ -321,7 +297,7 @@ async fn measure(app: &Router, cases: &[Case], o: &Options) -> anyhow::Result<()
             }
         );
     }
-    println!("{load} (over {secs:.1} s)");
+    println!("  {load} (over {secs:.1} s)");
     Ok(())
 }
 

@@ -225,6 +225,31 @@ pub fn machine_cpu() -> anyhow::Result<(Duration, Duration)> {
     ))
 }
 
+/// Starts watching the machine's other load; the returned function, given the seconds since,
+/// says how much CPU other processes used and the hypervisor stole meanwhile (a line for a
+/// bench's report, marked when the figures are noisy).
+pub fn other_load() -> anyhow::Result<impl FnOnce(f64) -> anyhow::Result<String>> {
+    let (busy0, steal0) = machine_cpu()?;
+    let own0 = cpu_time()?;
+    Ok(move |secs: f64| {
+        let (busy1, steal1) = machine_cpu()?;
+        let own = cpu_time()?.saturating_sub(own0);
+        let others = (busy1.saturating_sub(busy0)).saturating_sub(own);
+        let pct = |d: Duration| 100.0 * d.as_secs_f64() / secs;
+        Ok(format!(
+            "other load: {:.1} % of one core by other processes, {:.1} % stolen by the hypervisor (of {} cores){}",
+            pct(others),
+            pct(steal1.saturating_sub(steal0)),
+            std::thread::available_parallelism().map_or(0, usize::from),
+            if pct(others) > 10.0 {
+                "  <- figures are noisy"
+            } else {
+                ""
+            }
+        ))
+    })
+}
+
 /// Peak resident set size (VmHWM) of this process, in KiB.
 pub fn peak_rss_kib() -> anyhow::Result<u64> {
     let status =
