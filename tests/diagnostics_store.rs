@@ -58,8 +58,37 @@ async fn diagnostic_events_are_stored_once_served_newest_first_and_resume_after_
         (status, limited["events"].as_array().map(Vec::len)),
         (200, Some(1))
     );
-    let (status, _) = gw.get_json("/api/devices/cpu/diagnostics?limit=0").await;
-    assert_eq!(status, 400);
+    // Paging: `next_before` leads through every event once, newest first, and the last page
+    // has none.
+    let mut paged = Vec::new();
+    let mut path = "/api/devices/cpu/diagnostics?limit=1".to_owned();
+    loop {
+        let (status, page) = gw.get_json(&path).await;
+        assert_eq!(status, 200, "{path}");
+        paged.extend(
+            page["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["raw"].as_str().map(str::to_owned)),
+        );
+        let Some(next) = page["next_before"].as_str() else {
+            break;
+        };
+        assert!(paged.len() < 3, "a third page has no next_before");
+        path = format!("/api/devices/cpu/diagnostics?limit=1&before={next}");
+    }
+    assert_eq!(paged, raws, "paged as served at once");
+    let (_, other) = gw.get_json("/api/devices/cpu/diagnostics?class=5").await;
+    assert_eq!(other["events"].as_array().map(Vec::len), Some(0));
+    let (_, same) = gw.get_json("/api/devices/cpu/diagnostics?class=4").await;
+    assert_eq!(same["events"].as_array().map(Vec::len), Some(3));
+    for bad in ["limit=0", "class=16", "class=x", "before=8", "before=1-x"] {
+        let (status, body) = gw
+            .get_json(&format!("/api/devices/cpu/diagnostics?{bad}"))
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
     let (status, _) = gw.get_json("/api/devices/nope/diagnostics").await;
     assert_eq!(status, 404);
 

@@ -338,36 +338,6 @@ pub struct StoredStatus {
 }
 
 impl Store {
-    /// A device's diagnostic events seen between `from` and `to`, newest first, at most `limit`.
-    pub async fn diagnostics(
-        &self,
-        device: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Option<Vec<StoredDiagEvent>>, Error> {
-        let Some(id) = self.device_id(device).await? else {
-            return Ok(None);
-        };
-        let rows = sqlx::query(
-            // Newest first in the order of the (device_id, gateway_ms) index, so SQLite stops
-            // after `limit` rows instead of sorting the whole window by id first; the id breaks
-            // ties (events of one poll share their gateway time) in the order they were stored.
-            "SELECT id, gateway_ms, device_time, event_id, class, entering, text, details, raw FROM diag_events
-             WHERE device_id = ? AND gateway_ms BETWEEN ? AND ? ORDER BY gateway_ms DESC, id DESC LIMIT ?",
-        )
-        .bind(id)
-        .bind(from.timestamp_millis())
-        .bind(to.timestamp_millis())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(stored_diag_event)
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
-    }
-
     /// A device's last `limit` diagnostic events, oldest first, as the model carries them: the
     /// rules engine replays them at start-up to know which events are still open.
     pub async fn recent_diag_events(

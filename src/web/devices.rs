@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AppState, WebError, WebResult};
 use crate::live::DeviceView;
-use crate::store::{History, StoredDiagEvent, StoredStatus};
+use crate::store::{DiagPageAt, DiagPosition, History, StoredDiagEvent, StoredStatus};
 
 #[derive(Serialize)]
 pub(super) struct DeviceList {
@@ -80,6 +80,8 @@ pub(super) struct DiagQuery {
     from: Option<String>,
     to: Option<String>,
     limit: Option<String>,
+    class: Option<String>,
+    before: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -88,10 +90,15 @@ pub(super) struct Diagnostics {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     events: Vec<StoredDiagEvent>,
+    /// Where the next (older) page starts, when there is one: `?before=` it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<String>,
 }
 
-/// `GET /api/devices/{name}/diagnostics?from=&to=&limit=`: stored diagnostic events, newest
-/// first; default window the last 30 days, default limit 100 (at most 10,000).
+/// `GET /api/devices/{name}/diagnostics?from=&to=&limit=&class=&before=`: stored diagnostic
+/// events, newest first; default window the last 30 days, default limit 100 (at most 10,000);
+/// `class` only events of that class; `before` the `next_before` of the page before, to page
+/// through more events than one answer holds.
 pub(super) async fn diagnostics(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -110,16 +117,36 @@ pub(super) async fn diagnostics(
                 ))
             })?,
     };
-    let events = state
+    let class = match q.class.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<u8>().ok().filter(|c| *c < 16).ok_or_else(|| {
+            WebError::BadRequest(format!("`class`: {s:?} is not an event class from 0 to 15"))
+        })?),
+    };
+    let at = match q.before.as_deref() {
+        None | Some("") => DiagPageAt::Newest,
+        Some(s) => DiagPageAt::Before(s.parse::<DiagPosition>().map_err(|()| {
+            WebError::BadRequest(format!(
+                "`before`: {s:?} is not a position as `next_before` gives it (MILLIS-ID)"
+            ))
+        })?),
+    };
+    let page = state
         .store
-        .diagnostics(&name, from, to, limit)
+        .diagnostics_page(&name, (from, to), class, at, limit, 0)
         .await?
         .ok_or(WebError::DeviceNotFound(name.clone()))?;
+    let next_before = page
+        .events
+        .last()
+        .filter(|_| page.older)
+        .map(|e| DiagPosition::of(e).to_string());
     Ok(Json(Diagnostics {
         device: name,
         from,
         to,
-        events,
+        events: page.events,
+        next_before,
     }))
 }
 
