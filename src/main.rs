@@ -415,9 +415,14 @@ async fn run_until_signal(cfg: config::Config) -> anyhow::Result<()> {
     match failed {
         // A non-zero exit, so that systemd (`Restart=on-failure`) or the container runtime
         // starts a whole gateway again.
-        Some(why) => Err(anyhow::anyhow!(
-            "{why}; stopped so that it can be restarted"
-        )),
+        Some(why) => {
+            if let Err(e) = stopped {
+                error!("{e:#}");
+            }
+            Err(anyhow::anyhow!(
+                "{why}; stopped so that it can be restarted"
+            ))
+        }
         None => stopped,
     }
 }

@@ -105,16 +105,28 @@ impl Store {
         let mut events = self.read(&q, at, limit.saturating_add(1)).await?;
         let more = events.len() > want;
         events.truncate(want);
+        // The other direction is looked up from the page's own edge (its first row as read,
+        // the one nearest the position), so the event at the position, which the page came
+        // from, counts; an empty page looks from the position itself, inclusive.
+        let edge = events.first().map(DiagPosition::of);
         let (older, newer) = match at {
             DiagPageAt::Newest => (more, false),
-            DiagPageAt::Before(p) => (
-                more,
-                !self.read(&q, DiagPageAt::After(p), 1).await?.is_empty(),
-            ),
-            DiagPageAt::After(p) => (
-                !self.read(&q, DiagPageAt::Before(p), 1).await?.is_empty(),
-                more,
-            ),
+            DiagPageAt::Before(p) => {
+                let from = edge.unwrap_or(DiagPosition {
+                    id: p.id.saturating_sub(1),
+                    ..p
+                });
+                let newer = self.read(&q, DiagPageAt::After(from), 1).await?;
+                (more, !newer.is_empty())
+            }
+            DiagPageAt::After(p) => {
+                let from = edge.unwrap_or(DiagPosition {
+                    id: p.id.saturating_add(1),
+                    ..p
+                });
+                let older = self.read(&q, DiagPageAt::Before(from), 1).await?;
+                (!older.is_empty(), more)
+            }
         };
         if matches!(at, DiagPageAt::After(_)) {
             events.reverse();
@@ -321,6 +333,30 @@ mod tests {
             assert!(p.events.len() <= 3);
         }
         assert_eq!(back, all, "and back again");
+    }
+
+    #[tokio::test]
+    async fn a_page_of_one_row_still_links_back_to_where_it_came_from() {
+        let (_dir, store) = store_with_events().await;
+        let all = (0, 10_000);
+        // 20 events in pages of 19: the older page has one row; from it, "newer" gives the
+        // first page again, which must still know its older row.
+        let first = page(&store, all, None, DiagPageAt::Newest, 19, 0).await;
+        let Some(last) = first.events.last().map(DiagPosition::of) else {
+            panic!("a page")
+        };
+        let older = page(&store, all, None, DiagPageAt::Before(last), 19, 0).await;
+        assert_eq!(ids(&older), vec![0x1000]);
+        assert!(older.newer && !older.older);
+        let Some(only) = older.events.first().map(DiagPosition::of) else {
+            panic!("a row")
+        };
+        let back = page(&store, all, None, DiagPageAt::After(only), 19, 0).await;
+        assert_eq!(ids(&back), ids(&first));
+        assert!(
+            back.older && !back.newer,
+            "the one older row is still there"
+        );
     }
 
     #[tokio::test]

@@ -73,8 +73,10 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // Under WAL readers run beside the writer, each connection on its own thread: the
+        // store writer, the rules engine and a device page's parallel reads share these.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(8)
             .connect_with(opts)
             .await
             .map_err(|source| Error::Open {

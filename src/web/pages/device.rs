@@ -27,6 +27,7 @@
 //! `[data-station][data-occupies][data-state=ok|down|reserved|error|unknown][title]` element
 //! per station (occupied numbers joined), `svg#station-timeline` and `svg#link-scan-trend`
 //! (further networks: `-2`, `-3`… suffixes). `data-key` tells rows apart across refreshes.
+//! Each event table's pages: `nav.pager a[data-page=newest|newer|older]` (query-only hrefs).
 
 use askama::Template;
 use axum::Router;
@@ -34,7 +35,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -356,9 +357,17 @@ fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// The value of a `datetime-local` input for `t` (UTC).
+/// The value of a `datetime-local` input for `t` (UTC), as precise as `t` is: a filter
+/// carried in a page link must select what the form did.
 fn input_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M").to_string()
+    let format = if t.timestamp_subsec_millis() != 0 {
+        "%Y-%m-%dT%H:%M:%S%.3f"
+    } else if t.second() != 0 {
+        "%Y-%m-%dT%H:%M:%S"
+    } else {
+        "%Y-%m-%dT%H:%M"
+    };
+    t.format(format).to_string()
 }
 
 /// RFC 3339, Unix milliseconds, or a `datetime-local` value (read as UTC).
@@ -369,10 +378,15 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|t| t.and_utc())
+    [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|t| t.and_utc())
 }
 
 fn format_number(v: f64) -> String {
@@ -400,8 +414,18 @@ mod tests {
 
     #[test]
     fn times_from_forms_links_and_the_api_are_understood() {
-        let t = parse_time("2026-11-25T08:00").map(input_time);
-        assert_eq!(t.as_deref(), Some("2026-11-25T08:00"));
+        for exact in [
+            "2026-11-25T08:00",
+            "2026-11-25T08:00:30",
+            "2026-11-25T08:00:30.250",
+        ] {
+            let t = parse_time(exact).map(input_time);
+            assert_eq!(
+                t.as_deref(),
+                Some(exact),
+                "a link keeps what the form selected"
+            );
+        }
         assert!(parse_time("2026-11-25T08:00:00Z").is_some());
         assert!(parse_time("1700000000000").is_some());
         assert!(parse_time("yesterday").is_none());
