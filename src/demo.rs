@@ -509,12 +509,18 @@ pub async fn run(
         "    curl -X POST {url}/api/alarms/ID/ack -H 'content-type: application/json' -d '{{\"user\":\"me\",\"note\":\"seen\"}}'"
     );
     println!("  Press Ctrl-C to stop.");
-    stop.await;
+    let failed = tokio::select! {
+        () = stop => None,
+        why = gateway.failed() => Some(why),
+    };
     info!("demo stopping");
     animation.abort();
     let result = gateway.shutdown().await;
     plant.stop().await;
-    result
+    match failed {
+        Some(why) => Err(anyhow::anyhow!("{why}; the demo stopped")),
+        None => result,
+    }
 }
 
 /// `plcdiag sim modbus` arguments.
