@@ -67,43 +67,24 @@ pub(super) async fn part(
     now: DateTime<Utc>,
 ) -> WebResult<MelsecPart> {
     // CPU errors over the last 30 days (events of class 1), newest first, one page; the
-    // error the CPU has now is the newest one, whichever page of the history is shown. Read
-    // at the same time as the networks' charts.
+    // error the CPU has now is the newest one, whichever page of the history is shown.
     let window_30d = (now - Duration::days(30), now);
-    let errors = async {
-        let page = state.store.diagnostics_page(
-            &d.name,
-            window_30d,
-            Some(MELSEC_CPU_ERROR),
-            t.at,
-            DIAG_ROWS,
-            0,
-        );
-        let newest = async {
-            if t.at == DiagPageAt::Newest {
-                return Ok(None);
-            }
-            let newest = state
-                .store
-                .diagnostics_page(
-                    &d.name,
-                    window_30d,
-                    Some(MELSEC_CPU_ERROR),
-                    DiagPageAt::Newest,
-                    1,
-                    0,
-                )
-                .await?;
-            Ok(newest.and_then(|p| p.events.into_iter().next()))
-        };
-        let (page, newest) = tokio::try_join!(page, newest)?;
-        let page = page.unwrap_or_default();
-        let newest = newest.or_else(|| page.events.first().cloned());
-        Ok::<_, crate::store::Error>((page, newest))
+    let cpu_errors = |at, limit| {
+        let class = Some(MELSEC_CPU_ERROR);
+        state
+            .store
+            .diagnostics_page(&d.name, window_30d, class, at, limit, 0)
+    };
+    let page = cpu_errors(t.at, DIAG_ROWS);
+    let newest = async {
+        match t.at {
+            DiagPageAt::Newest => Ok(None),
+            _ => cpu_errors(DiagPageAt::Newest, 1).await,
+        }
     };
 
     // Per network, from the narrow `status_values` rows: where the down set changed, and the
-    // link scan time reduced to the chart's buckets in SQL.
+    // link scan time reduced to the chart's buckets in SQL. All read at once.
     let window = (millis(w.from_ms), millis(w.to_ms));
     let histories = try_join_all(d.status.networks.keys().map(|name| async move {
         let stations = format!("stations:{name}");
@@ -119,7 +100,11 @@ pub(super) async fn part(
             link_scan,
         })
     }));
-    let ((page, newest), histories) = tokio::try_join!(errors, histories)?;
+    let (page, newest, histories) = tokio::try_join!(page, newest, histories)?;
+    let page = page.unwrap_or_default();
+    let newest = newest
+        .and_then(|p| p.events.into_iter().next())
+        .or_else(|| page.events.first().cloned());
 
     let pager = Pager::of(&page, t, window_name);
     let errors: Vec<CpuError> = page.events.iter().map(|e| cpu_error(e, lang)).collect();
