@@ -69,7 +69,7 @@ pub struct DeviceView {
     pub last_diagnostic: Option<DiagEvent>,
 }
 
-/// A device borrowed from the live view (see [`Live::map_devices`]) or from a [`DeviceView`].
+/// A device borrowed from the live view (see [`Live::map_devices`]).
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceRef<'a> {
     /// Name.
@@ -84,20 +84,6 @@ pub struct DeviceRef<'a> {
     pub status: &'a DeviceStatus,
     /// The newest diagnostic event seen since the gateway started.
     pub last_diagnostic: Option<&'a DiagEvent>,
-}
-
-impl DeviceView {
-    /// The view borrowed as a [`DeviceRef`].
-    pub fn as_ref(&self) -> DeviceRef<'_> {
-        DeviceRef {
-            name: &self.name,
-            kind: self.kind,
-            address: &self.address,
-            health: &self.health,
-            status: &self.status,
-            last_diagnostic: self.last_diagnostic.as_ref(),
-        }
-    }
 }
 
 /// A tag's last value with its age.
