@@ -50,7 +50,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
-use plcdiag::bench::{cpu_time, opt, other_load, peak_rss_kib, watch_compilers};
+use plcdiag::bench::{cpu_time, ms, opt, other_load, pct, peak_rss_kib, watch_compilers};
 use plcdiag::config::Config;
 use plcdiag::hub::Message;
 use plcdiag::metrics::Metrics;
@@ -932,22 +932,4 @@ async fn breakdown(
     line("Engine::observe, flipping observation:", &observe_flip);
     line("Store::commit_alarm_changes:          ", &commit);
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// Figures
-
-/// Nearest-rank percentile of sorted `v` (`p` = 100: the maximum); zero when empty.
-fn pct(v: &[Duration], p: f64) -> Duration {
-    if v.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v.get(rank.clamp(1, v.len()) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }

@@ -51,7 +51,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
-use plcdiag::bench::{opt, other_load, watch_compilers};
+use plcdiag::bench::{ms, opt, other_load, pct, watch_compilers};
 use plcdiag::config::Config;
 use plcdiag::live::Live;
 use plcdiag::metrics::Metrics;
@@ -299,21 +299,6 @@ async fn measure(app: &Router, cases: &[Case], o: &Options) -> anyhow::Result<()
     }
     println!("  {load} (over {secs:.1} s)");
     Ok(())
-}
-
-/// Nearest-rank percentile of sorted `v` (`p` = 100: the maximum); zero when empty.
-fn pct(v: &[Duration], p: f64) -> Duration {
-    if v.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v.get(rank.clamp(1, v.len()) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 /// Whether the page shows `window` (`24h`, `7d`) as the chosen chart window.

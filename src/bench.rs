@@ -250,6 +250,22 @@ pub fn other_load() -> anyhow::Result<impl FnOnce(f64) -> anyhow::Result<String>
     })
 }
 
+/// Nearest-rank percentile of sorted `v` (`p` = 100: the maximum); zero when empty.
+pub fn pct(v: &[Duration], p: f64) -> Duration {
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v.get(rank.clamp(1, v.len()) - 1)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// `d` in milliseconds, for a report.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 /// Peak resident set size (VmHWM) of this process, in KiB.
 pub fn peak_rss_kib() -> anyhow::Result<u64> {
     let status =
