@@ -50,11 +50,7 @@ const USAGE: &str = "usage: cargo bench --bench melsec -- <mode> [options]
                                                            simulator child: prints PORT n per PLC";
 
 fn main() -> anyhow::Result<()> {
-    // `cargo bench` appends `--bench`; drop it.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = plcdiag::bench::args();
     let Some((mode, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());

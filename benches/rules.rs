@@ -118,11 +118,7 @@ const USAGE: &str = "usage: cargo bench --bench rules -- <mode> [options]
 const CHANNEL: usize = 64;
 
 fn main() -> anyhow::Result<()> {
-    // `cargo bench` appends `--bench`; drop it.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = plcdiag::bench::args();
     let Some((mode, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());

@@ -45,11 +45,7 @@ const USAGE: &str = "usage: cargo bench --bench s7 -- <mode> [options]
   serve-sim [--count 1] [--pdu 480] [--reals 400]     simulator child: prints PORT n per CPU";
 
 fn main() -> anyhow::Result<()> {
-    // `cargo bench` appends `--bench`; drop it.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = plcdiag::bench::args();
     let Some((mode, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());

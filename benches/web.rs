@@ -108,11 +108,7 @@ struct Options {
 }
 
 fn main() -> anyhow::Result<()> {
-    // `cargo bench` appends `--bench`; drop it.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = plcdiag::bench::args();
     let Some((mode, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());

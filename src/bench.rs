@@ -250,6 +250,14 @@ pub fn other_load() -> anyhow::Result<impl FnOnce(f64) -> anyhow::Result<String>
     })
 }
 
+/// The bench's command-line arguments, without the `--bench` that `cargo bench` appends.
+pub fn args() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect()
+}
+
 /// Nearest-rank percentile of sorted `v` (`p` = 100: the maximum); zero when empty.
 pub fn pct(v: &[Duration], p: f64) -> Duration {
     if v.is_empty() {
