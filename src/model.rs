@@ -188,8 +188,17 @@ pub struct DiagEvent {
 }
 
 fn serialize_hex<S: serde::Serializer>(raw: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    let hex: String = raw.iter().map(|b| format!("{b:02X}")).collect();
-    s.serialize_str(&hex)
+    s.serialize_str(&raw_hex(raw))
+}
+
+/// A raw diagnostic record as the API shows it: upper-case hex, two digits a byte.
+pub fn raw_hex(raw: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut hex = String::with_capacity(raw.len() * 2);
+    for b in raw {
+        let _ = write!(hex, "{b:02X}");
+    }
+    hex
 }
 
 /// A CPU's operating mode as shown.

@@ -51,6 +51,12 @@ impl FromStr for DiagPosition {
     }
 }
 
+/// An event class as a filter gives it: 0 to 15 (S7 classes are one hex digit; MELSEC events
+/// use 1 and 2).
+pub fn parse_class(s: &str) -> Option<u8> {
+    s.parse::<u8>().ok().filter(|c| *c < 16)
+}
+
 /// Which page of the events to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DiagPageAt {

@@ -12,7 +12,7 @@ mod sampling;
 pub mod series;
 pub mod writer;
 
-pub use diag_page::{DiagPage, DiagPageAt, DiagPosition};
+pub use diag_page::{DiagPage, DiagPageAt, DiagPosition, parse_class};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -306,14 +306,9 @@ pub struct StoredDiagEvent {
 
 /// A `diag_events` row as the API returns it.
 fn stored_diag_event(r: &sqlx::sqlite::SqliteRow) -> Result<StoredDiagEvent, Error> {
-    use std::fmt::Write as _;
     let event_id = u16::try_from(r.try_get::<i64, _>("event_id")?).unwrap_or_default();
     let details: &str = r.try_get("details")?;
     let raw: &[u8] = r.try_get("raw")?;
-    let mut hex = String::with_capacity(raw.len() * 2);
-    for b in raw {
-        let _ = write!(hex, "{b:02X}");
-    }
     Ok(StoredDiagEvent {
         id: r.try_get("id")?,
         gateway_time: from_millis(r.try_get("gateway_ms")?),
@@ -324,7 +319,7 @@ fn stored_diag_event(r: &sqlx::sqlite::SqliteRow) -> Result<StoredDiagEvent, Err
         entering: r.try_get("entering")?,
         text: r.try_get("text")?,
         details: serde_json::from_str(details).unwrap_or(serde_json::Value::Null),
-        raw: hex,
+        raw: crate::model::raw_hex(raw),
     })
 }
 

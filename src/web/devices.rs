@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AppState, WebError, WebResult};
 use crate::live::DeviceView;
-use crate::store::{DiagPageAt, DiagPosition, History, StoredDiagEvent, StoredStatus};
+use crate::store::{DiagPageAt, DiagPosition, History, StoredDiagEvent, StoredStatus, parse_class};
 
 #[derive(Serialize)]
 pub(super) struct DeviceList {
@@ -119,7 +119,7 @@ pub(super) async fn diagnostics(
     };
     let class = match q.class.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(s.parse::<u8>().ok().filter(|c| *c < 16).ok_or_else(|| {
+        Some(s) => Some(parse_class(s).ok_or_else(|| {
             WebError::BadRequest(format!("`class`: {s:?} is not an event class from 0 to 15"))
         })?),
     };

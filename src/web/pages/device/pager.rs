@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{DeviceQuery, input_time, parse_time};
-use crate::store::{DiagPage, DiagPageAt, DiagPosition};
+use crate::store::{DiagPage, DiagPageAt, DiagPosition, parse_class};
 use crate::web::pages::i18n::DeviceMsgs;
 
 /// The table filter and page the query asks for, each value checked; what was not understood
@@ -36,12 +36,12 @@ impl TableQuery {
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
-        let class = given(&q.class).and_then(|c| match c.parse::<u8>() {
-            Ok(n) if n < 16 => Some(n),
-            _ => {
+        let class = given(&q.class).and_then(|c| {
+            let class = parse_class(&c);
+            if class.is_none() {
                 ignored("class", &c);
-                None
             }
+            class
         });
         let mut time = |key: &str, v: &Option<String>| {
             given(v).and_then(|s| {
