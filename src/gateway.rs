@@ -92,6 +92,23 @@ async fn essential<F: Future>(
     }
 }
 
+/// Spawns the gateway's essential tasks, each under [`essential`].
+struct Essentials {
+    stopping: CancellationToken,
+    failed: watch::Sender<Option<String>>,
+}
+
+impl Essentials {
+    fn spawn<F>(&self, name: &'static str, task: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (stopping, failed) = (self.stopping.clone(), self.failed.clone());
+        tokio::spawn(essential(name, task, stopping, failed))
+    }
+}
+
 /// A started gateway.
 pub struct Gateway {
     /// Where the HTTP API listens.
@@ -138,6 +155,10 @@ impl Gateway {
         // Should starting fail below, the tasks already spawned end as on a shutdown.
         let started = shutdown.clone().drop_guard();
         let (failed_tx, failed) = watch::channel(None);
+        let essentials = Essentials {
+            stopping: shutdown.clone(),
+            failed: failed_tx,
+        };
 
         let live = Live::new(&config.devices, Utc::now());
         let settings = WriterSettings::new(config.gateway.retention);
@@ -149,19 +170,9 @@ impl Gateway {
                     error!(error = %e, "store writer failed");
                 }
             });
-        let writer = tokio::spawn(essential(
-            "store writer",
-            writer,
-            shutdown.clone(),
-            failed_tx.clone(),
-        ));
+        let writer = essentials.spawn("store writer", writer);
         let follower = live::follow(live.clone(), metrics.clone(), live_rx);
-        let follower = tokio::spawn(essential(
-            "live view follower",
-            follower,
-            shutdown.clone(),
-            failed_tx.clone(),
-        ));
+        let follower = essentials.spawn("live view follower", follower);
 
         let names: Vec<&str> = config.receivers.iter().map(|r| &*r.name).collect();
         match store.outbox_dead_unknown(&names, Utc::now()).await? {
@@ -198,12 +209,7 @@ impl Gateway {
                     rules_engine::run(engine, rx, commands, store.clone(), clock, move || {
                         waker.wake()
                     });
-                let task = tokio::spawn(essential(
-                    "rules engine",
-                    task,
-                    shutdown.clone(),
-                    failed_tx.clone(),
-                ));
+                let task = essentials.spawn("rules engine", task);
                 (Some(handle), Some(task))
             }
             None => (None, None),
@@ -243,12 +249,7 @@ impl Gateway {
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
         };
-        let http = tokio::spawn(essential(
-            "HTTP server",
-            serve,
-            shutdown.clone(),
-            failed_tx.clone(),
-        ));
+        let http = essentials.spawn("HTTP server", serve);
 
         let resume = store.last_diag_records().await?;
         let devices = crate::devices::spawn_all(&config.devices, &hub, &shutdown, &resume);
