@@ -13,6 +13,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::model::HealthState;
+use crate::store::FaultKind;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeviceLabel {
@@ -80,6 +81,23 @@ struct Inner {
     rule_evaluations: Counter,
     alarm_transitions: Family<TransitionLabel, Counter>,
     alarm_commit: Histogram,
+    store_fault: Family<FaultLabels, Gauge>,
+    store_write_failures: Family<FaultLabels, Counter>,
+    store_held: Gauge,
+    store_samples_dropped: Counter,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FaultLabels {
+    component: String,
+    kind: String,
+}
+
+fn fault_labels(component: &str, kind: FaultKind) -> FaultLabels {
+    FaultLabels {
+        component: component.to_owned(),
+        kind: kind.as_str().to_owned(),
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -182,6 +200,30 @@ impl Metrics {
             "Time from an observation (or timer, or command) to its alarm changes being committed",
             alarm_commit.clone(),
         );
+        let store_fault = Family::<FaultLabels, Gauge>::default();
+        registry.register(
+            "store_fault",
+            "1 while a writer cannot write the history, by writer and fault kind (disk_full, io_error, ...)",
+            store_fault.clone(),
+        );
+        let store_write_failures = Family::<FaultLabels, Counter>::default();
+        registry.register(
+            "store_write_failures",
+            "Failed history transactions, by writer and fault kind",
+            store_write_failures.clone(),
+        );
+        let store_held = Gauge::default();
+        registry.register(
+            "store_held_observations",
+            "Observations the store writer holds in memory because the history cannot be written",
+            store_held.clone(),
+        );
+        let store_samples_dropped = Counter::default();
+        registry.register(
+            "store_samples_dropped",
+            "Tag-sample observations dropped because the history could not be written for too long",
+            store_samples_dropped.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
@@ -200,6 +242,10 @@ impl Metrics {
                 rule_evaluations,
                 alarm_transitions,
                 alarm_commit,
+                store_fault,
+                store_write_failures,
+                store_held,
+                store_samples_dropped,
             }),
         }
     }
@@ -294,6 +340,39 @@ impl Metrics {
                 })
                 .inc_by(*n);
         }
+    }
+
+    /// `component` failed to write the history with a fault of `kind`.
+    pub fn store_write_failed(&self, component: &str, kind: FaultKind) {
+        let labels = fault_labels(component, kind);
+        self.inner.store_write_failures.get_or_create(&labels).inc();
+        for k in FaultKind::ALL {
+            let on = i64::from(k == kind);
+            self.inner
+                .store_fault
+                .get_or_create(&fault_labels(component, k))
+                .set(on);
+        }
+    }
+
+    /// `component` wrote again after a fault of `kind`.
+    pub fn store_recovered(&self, component: &str, kind: FaultKind) {
+        self.inner
+            .store_fault
+            .get_or_create(&fault_labels(component, kind))
+            .set(0);
+    }
+
+    /// The store writer holds `n` observations it could not write yet.
+    pub fn store_held(&self, n: usize) {
+        self.inner
+            .store_held
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// `n` tag-sample observations were dropped from what the store writer held.
+    pub fn store_samples_dropped(&self, n: u64) {
+        self.inner.store_samples_dropped.inc_by(n);
     }
 
     /// `n` notices delivered to `receiver`.

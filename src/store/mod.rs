@@ -7,25 +7,29 @@
 
 pub mod alarms;
 mod diag_page;
+pub mod fault;
 pub mod outbox;
 mod sampling;
 pub mod series;
 pub mod writer;
 
 pub use diag_page::{DiagPage, DiagPageAt, DiagPosition, parse_class};
+pub use fault::{Fault, FaultKind, Faults};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteTransactionManager,
 };
+use sqlx::{Row, TransactionManager};
 
 use crate::config::DeviceConfig;
 
@@ -46,12 +50,36 @@ pub enum Error {
     /// A query failed.
     #[error("history database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The writer stopped with observations it could not write: the database kept failing.
+    #[error("{messages} observations could not be written to the history ({fault})")]
+    Unwritten {
+        /// How many observations were lost.
+        messages: usize,
+        /// The fault that kept them out ([`FaultKind::as_str`]).
+        fault: &'static str,
+    },
 }
 
 /// Handle to the history database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    faults: Faults,
+    /// The size limit in pages (0: none), applied to each connection as it is acquired.
+    max_pages: Arc<AtomicU64>,
+}
+
+/// `PRAGMA max_page_count` that lifts a limit (SQLite's own maximum).
+const NO_PAGE_LIMIT: u64 = 4_294_967_294;
+
+/// Sets the connection's `max_page_count` (a per-connection setting) when a limit was ever set.
+async fn apply_page_limit(conn: &mut sqlx::SqliteConnection, pages: u64) -> sqlx::Result<bool> {
+    if pages != 0 {
+        sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+            .execute(conn)
+            .await?;
+    }
+    Ok(true)
 }
 
 /// The most rows one history request returns per table.
@@ -73,10 +101,29 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        let max_pages = Arc::new(AtomicU64::new(0));
+        let (on_connect, on_acquire) = (max_pages.clone(), max_pages.clone());
         // Under WAL readers run beside the writer, each connection on its own thread: the
         // store writer, the rules engine and a device page's parallel reads share these.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .after_connect(move |conn, _| {
+                let pages = on_connect.load(Ordering::Relaxed);
+                Box::pin(async move { apply_page_limit(conn, pages).await.map(|_| ()) })
+            })
+            .before_acquire(move |conn, _| {
+                let pages = on_acquire.load(Ordering::Relaxed);
+                Box::pin(async move { apply_page_limit(conn, pages).await })
+            })
+            // A connection must come back outside any transaction. When SQLite rolls a
+            // transaction back by itself (SQLITE_FULL, SQLITE_IOERR), sqlx's own ROLLBACK then
+            // fails and it still counts the transaction as open: its next `begin()` would be a
+            // savepoint inside a transaction that never commits and holds the write lock. Such
+            // a connection (and any whose transaction was dropped) is closed, not reused.
+            .after_release(|conn, _| {
+                let clean = SqliteTransactionManager::get_transaction_depth(conn) == 0;
+                Box::pin(async move { Ok(clean) })
+            })
             .connect_with(opts)
             .await
             .map_err(|source| Error::Open {
@@ -84,7 +131,31 @@ impl Store {
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            faults: Faults::default(),
+            max_pages,
+        })
+    }
+
+    /// Limits the database to about `bytes` (`None`: no limit beyond the disk's). Writes past
+    /// it fail as on a full disk, so the history never takes more than its share of a small
+    /// edge box's disk; tests use it to fill the "disk" portably.
+    pub async fn set_size_limit(&self, bytes: Option<u64>) -> Result<(), Error> {
+        let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&self.pool)
+            .await?;
+        let pages = match bytes {
+            Some(b) => (b / page.max(512) as u64).clamp(1, NO_PAGE_LIMIT),
+            None => NO_PAGE_LIMIT,
+        };
+        self.max_pages.store(pages, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The writers' faults (full disk and the like); see [`fault`].
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     /// Closes the pool, waiting for connections to finish.
@@ -518,6 +589,70 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Issue 12, finding 1: when SQLite rolls a transaction back by itself (SQLITE_FULL), sqlx
+    /// still counts it open; reused, that connection's later transactions became savepoints
+    /// inside one that never committed. Such a connection must be closed, not reused.
+    #[tokio::test]
+    async fn a_transaction_sqlite_rolled_back_itself_does_not_poison_later_ones() {
+        let dir = ok(tempfile::tempdir());
+        let db = dir.path().join("h.db");
+        let store = ok(Store::open(&db).await);
+        ok(sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+            .execute(&store.pool)
+            .await);
+        // Fill every connection of the pool to the limit, so whichever comes next was poisoned.
+        ok(store.set_size_limit(Some(64 * 1024)).await);
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            held.push(ok(store.pool.begin().await));
+        }
+        for tx in &mut held {
+            let mut full = false;
+            for _ in 0..200 {
+                let r = sqlx::query("INSERT INTO t (v) VALUES (zeroblob(4000))")
+                    .execute(&mut **tx)
+                    .await;
+                if r.is_err() {
+                    full = true;
+                    break;
+                }
+            }
+            assert!(full, "the size limit never filled the database");
+        }
+        drop(held);
+        ok(store.set_size_limit(None).await);
+        for k in 1..=8i64 {
+            // A failed statement that SQLite does not roll back by itself, then a write.
+            let mut tx = ok(store.pool.begin().await);
+            let dup = sqlx::query("INSERT INTO t (k) VALUES (1), (1)")
+                .execute(&mut *tx)
+                .await;
+            assert!(dup.is_err());
+            drop(tx);
+            let mut tx = ok(store.pool.begin().await);
+            ok(sqlx::query("INSERT INTO t (k, v) VALUES (?, 'kept')")
+                .bind(1000 + k)
+                .execute(&mut *tx)
+                .await);
+            ok(tx.commit().await);
+        }
+        // Another connection sees every committed row and can write.
+        let url = format!("sqlite://{}", db.display());
+        let mut other = ok(<sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await);
+        let kept: i64 = ok(sqlx::query_scalar("SELECT count(*) FROM t WHERE v = 'kept'")
+            .fetch_one(&mut other)
+            .await);
+        assert_eq!(kept, 8);
+        ok(sqlx::query("PRAGMA busy_timeout = 100").execute(&mut other).await);
+        ok(sqlx::query("INSERT INTO t (v) VALUES ('other')")
+            .execute(&mut other)
+            .await);
+    }
 
     pub(super) fn at(ms: i64) -> DateTime<Utc> {
         from_millis(ms)

@@ -1,12 +1,16 @@
 //! The store writer: the single task that inserts history rows and prunes old ones.
 //!
-//! Invariants: it takes observations from a lossless hub subscription, batches whatever is
-//! queued (up to [`WriterSettings::max_batch`] messages) into one transaction, and only then
-//! takes more. A failed commit is retried with back-off, holding the batch: the hub's bounded
-//! channel then makes publishers wait instead of anything being dropped. When the hub closes,
-//! the writer drains the channel, commits and returns, which is how shutdown flushes.
+//! Invariants: it takes observations from a lossless hub subscription and batches whatever is
+//! queued (up to [`WriterSettings::max_batch`] messages) into one transaction. A row counts as
+//! written only when its transaction committed. When a commit fails (a full disk, an I/O
+//! error), the writer names the fault in [`super::fault`] and keeps taking observations, so
+//! polling and the live view go on; it holds them in order (bounded by
+//! [`WriterSettings::max_held`], see `Held`) and retries with back-off until a commit succeeds,
+//! then writes everything held, oldest first. When the hub closes, the writer drains the
+//! channel, commits and returns, which is how shutdown flushes; what it still cannot write
+//! then is an error that names how much was lost, never a "flushed".
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use super::fault::{FaultKind, LogLine};
 use super::sampling::{LastStored, should_store};
 use super::{DeviceIds, Error, Store};
 use crate::config::DeviceConfig;
@@ -30,6 +35,10 @@ pub struct WriterSettings {
     pub prune_every: Duration,
     /// Most hub messages per transaction.
     pub max_batch: usize,
+    /// Most observations held in memory while the database fails (see `Held`).
+    pub max_held: usize,
+    /// How long the writer keeps trying to write what it holds once the hub has closed.
+    pub close_within: Duration,
 }
 
 impl WriterSettings {
@@ -39,6 +48,8 @@ impl WriterSettings {
             retention,
             prune_every: Duration::from_secs(3600),
             max_batch: 512,
+            max_held: 100_000,
+            close_within: Duration::from_secs(5),
         }
     }
 }
@@ -78,6 +89,11 @@ impl Writer {
     }
 }
 
+/// Who reports the writer's faults (see [`super::fault`]).
+const COMPONENT: &str = "store writer";
+/// The longest wait between two tries while the database fails.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
 async fn run(
     store: Store,
     devices: Vec<Arc<DeviceConfig>>,
@@ -103,19 +119,25 @@ async fn run(
         .collect();
     let mut prune = tokio::time::interval(settings.prune_every);
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut batch: Vec<Message> = Vec::with_capacity(settings.max_batch);
+    let mut incoming: Vec<Message> = Vec::with_capacity(settings.max_batch);
+    let mut held = Held::new(settings.max_held);
+    let mut retry = Retry::default();
     loop {
         tokio::select! {
             biased;
-            n = rx.recv_many(&mut batch, settings.max_batch) => {
+            // While the database fails, what arrives is held (bounded); at the bound the hub
+            // makes the publishers wait.
+            n = rx.recv_many(&mut incoming, settings.max_batch), if held.accepting() => {
                 if n == 0 {
-                    info!("store writer: hub closed, history flushed");
-                    return Ok(());
+                    return close(&store, &mut rows, &mut held, &metrics, &settings).await;
                 }
-                commit_with_retry(&store, &mut rows, &batch, &metrics).await;
-                batch.clear();
+                for m in incoming.drain(..) {
+                    held.push(m, &metrics);
+                }
             }
+            () = retry.wait(), if retry.failing() => {}
             _ = prune.tick() => {
+                // Pruning also runs while writes fail: it may be what frees the space.
                 match prune_older_than(&store, Utc::now(), settings.retention).await {
                     Ok(0) => {}
                     Ok(n) => info!(rows = n, "store writer: pruned history past retention"),
@@ -123,17 +145,104 @@ async fn run(
                 }
             }
         }
+        if retry.due() {
+            write_held(&store, &mut rows, &mut held, &metrics, &settings, &mut retry).await;
+        }
     }
 }
 
-async fn commit_with_retry(
+/// Observations not yet committed, oldest first, at most about `limit`.
+///
+/// Over the limit the oldest tag samples go first (counted in
+/// `plcdiag_store_samples_dropped_total` and logged as an error: a gap in a chart); health
+/// changes, diagnostic events and status are never dropped: when only they are left the
+/// writer stops taking messages and the hub makes polling wait.
+struct Held {
+    queue: VecDeque<Message>,
+    limit: usize,
+}
+
+impl Held {
+    fn new(limit: usize) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    fn accepting(&self) -> bool {
+        self.queue.len() < self.limit
+    }
+
+    fn push(&mut self, m: Message, metrics: &Metrics) {
+        // Failed polls are counted in metrics by the device task; the history has no row for them.
+        if matches!(&*m, Observation::PollFailed { .. }) {
+            return;
+        }
+        if self.queue.len() >= self.limit
+            && let Some(i) = self
+                .queue
+                .iter()
+                .position(|m| matches!(&**m, Observation::Values { .. }))
+        {
+            if let Some(dropped) = self.queue.remove(i) {
+                metrics.store_samples_dropped(1);
+                error!(device = %dropped.device(), held = self.queue.len(), "store writer: holding too much while the history cannot be written; dropped the oldest tag samples");
+            }
+        }
+        self.queue.push_back(m);
+        metrics.store_held(self.queue.len());
+    }
+}
+
+/// When to try again while the database fails (capped exponential back-off).
+#[derive(Default)]
+struct Retry {
+    at: Option<(tokio::time::Instant, Duration)>,
+}
+
+impl Retry {
+    fn failing(&self) -> bool {
+        self.at.is_some()
+    }
+
+    fn due(&self) -> bool {
+        self.at
+            .is_none_or(|(at, _)| tokio::time::Instant::now() >= at)
+    }
+
+    async fn wait(&self) {
+        match self.at {
+            Some((at, _)) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn failed(&mut self) -> Duration {
+        let delay = match self.at {
+            Some((_, d)) => (d * 2).min(MAX_RETRY),
+            None => Duration::from_millis(250),
+        };
+        self.at = Some((tokio::time::Instant::now() + delay, delay));
+        delay
+    }
+}
+
+/// Commits what is held, oldest first, a batch at a time, until it is all written or a
+/// commit fails (then `retry` says when to try again).
+async fn write_held(
     store: &Store,
     rows: &mut HashMap<DeviceName, DeviceRows>,
-    batch: &[Message],
+    held: &mut Held,
     metrics: &Metrics,
+    settings: &WriterSettings,
+    retry: &mut Retry,
 ) {
-    let mut delay = Duration::from_millis(100);
-    loop {
+    let recovering = retry.failing();
+    let mut written = 0usize;
+    while !held.queue.is_empty() {
+        let n = held.queue.len().min(settings.max_batch);
+        let batch = &held.queue.make_contiguous()[..n];
         // Sampling state is only kept when the transaction commits, so a retry decides again.
         let mut attempt: HashMap<DeviceName, Vec<Option<LastStored>>> = HashMap::new();
         match write_batch(store, rows, &mut attempt, batch).await {
@@ -144,14 +253,57 @@ async fn commit_with_retry(
                     }
                 }
                 metrics.store_committed(&counts);
-                return;
+                held.queue.drain(..n);
+                written += n;
             }
             Err(e) => {
-                error!(error = %e, retry_in = ?delay, messages = batch.len(), "store writer: commit failed; holding the batch and retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
+                let delay = retry.failed();
+                let held_now = held.queue.len();
+                metrics.store_write_failed(COMPONENT, FaultKind::of(&e));
+                if store.faults().failed(COMPONENT, &e, held_now, Utc::now()) == LogLine::Due {
+                    error!(error = %e, fault = FaultKind::of(&e).as_str(), held = held_now, retry_in = ?delay, "store writer: cannot write the history; holding observations and retrying (repeated every minute while it lasts)");
+                }
+                metrics.store_held(held_now);
+                return;
             }
         }
+    }
+    metrics.store_held(0);
+    if recovering {
+        retry.at = None;
+        if let Some(f) = store.faults().recovered(COMPONENT) {
+            metrics.store_recovered(COMPONENT, f.kind);
+            info!(fault = f.kind.as_str(), since = %f.since, written, "store writer: the history is writable again; wrote what was held");
+        }
+    }
+}
+
+/// The hub closed: write what is held, trying for [`WriterSettings::close_within`].
+async fn close(
+    store: &Store,
+    rows: &mut HashMap<DeviceName, DeviceRows>,
+    held: &mut Held,
+    metrics: &Metrics,
+    settings: &WriterSettings,
+) -> Result<(), Error> {
+    let give_up = tokio::time::Instant::now() + settings.close_within;
+    let mut retry = Retry::default();
+    loop {
+        retry.at = None;
+        write_held(store, rows, held, metrics, settings, &mut retry).await;
+        if held.queue.is_empty() {
+            info!("store writer: hub closed, history flushed");
+            return Ok(());
+        }
+        let next = tokio::time::Instant::now() + MAX_RETRY.min(Duration::from_millis(500));
+        if next >= give_up {
+            let fault = store.faults().first();
+            return Err(Error::Unwritten {
+                messages: held.queue.len(),
+                fault: fault.map_or("unknown", |f| f.kind.as_str()),
+            });
+        }
+        tokio::time::sleep_until(next).await;
     }
 }
 
