@@ -558,6 +558,7 @@ fn diagnostics(live: &Live, device: &str, events: Vec<DiagEvent>) {
     live.apply(&Observation::Diagnostics {
         device: device.into(),
         events: events.into(),
+        backlog: false,
     });
 }
 

@@ -274,7 +274,7 @@ pub async fn follow(live: Live, metrics: Metrics, mut rx: mpsc::Receiver<Message
             } => metrics.poll_answered(device, *rtt, readings.len()),
             Observation::PollFailed { device, kind, .. } => metrics.poll_failed(device, kind),
             Observation::Health { device, health } => metrics.health(device, health.state),
-            Observation::Diagnostics { device, events } => {
+            Observation::Diagnostics { device, events, .. } => {
                 metrics.diagnostic_events(device, events.len())
             }
             Observation::Status { .. } => {}

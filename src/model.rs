@@ -131,6 +131,11 @@ pub enum Observation {
         device: DeviceName,
         /// The events.
         events: Arc<[DiagEvent]>,
+        /// The device's first report after the gateway started watching a device with no
+        /// history: what it holds from before (an S7 CPU's whole buffer, the errors and
+        /// stations down that a MELSEC PLC shows at start). It sets the rules' levels but
+        /// raises no event pulses; it may be empty. Every later report is news.
+        backlog: bool,
     },
     /// Part of a device's status changed (CPU mode, identity, cycle times ...).
     Status {

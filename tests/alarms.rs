@@ -585,3 +585,84 @@ async fn an_open_alarm_of_a_removed_rule_can_still_be_acknowledged_and_a_finishe
     assert_eq!(body["alarm"]["acked_by"], "ann");
     gw.stop().await;
 }
+
+/// Issue 12, finding 2: on a new gateway (no history) whose CPU's buffer was empty at the first
+/// read, the first diagnostic event is news: it raises its `event()` alarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_s7_event_of_a_new_gateway_raises_its_alarm() {
+    let sim = S7Sim::builder()
+        .spawn_tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("sim: {e}"));
+    let text = format!(
+        r#"[gateway]
+database = "h.db"
+
+[[devices]]
+name = "cpu"
+kind = "s7"
+address = "{}"
+interval = "100ms"
+
+[[rules]]
+name = "stop_switch"
+device = "cpu"
+when = "event(0x4304)"
+"#,
+        sim.addr()
+    );
+    let gw = TestGateway::start(&text).await;
+    // Several polls have read the (empty) buffer.
+    let served = sim.requests_served();
+    wait_for("a few polls", LIMIT, || async {
+        (sim.requests_served() > served + 10).then_some(())
+    })
+    .await;
+    sim.push_event(0x4304, 0, 0, 0);
+    alarm_in_state(&gw, "stop_switch", "rtn_unacknowledged").await;
+    gw.stop().await;
+}
+
+/// Issue 12, finding 2, for MELSEC: the first CC-Link station drop of a new gateway raises
+/// its `event_class()` alarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_melsec_station_event_of_a_new_gateway_raises_its_alarm() {
+    let sim = McSim::builder()
+        .cclink(0, 0, [SimStation::remote_io(1, "conveyor inputs")])
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("sim: {e}"));
+    let text = format!(
+        r#"[gateway]
+database = "h.db"
+
+[[devices]]
+name = "plc"
+kind = "melsec"
+address = "{}"
+interval = "100ms"
+
+[[devices.cclink]]
+name = "line 3"
+
+[[devices.cclink.stations]]
+number = 1
+name = "conveyor inputs"
+
+[[rules]]
+name = "station_event"
+device = "plc"
+when = "event_class(2)"
+"#,
+        sim.addr()
+    );
+    let gw = TestGateway::start(&text).await;
+    let served = sim.requests_served();
+    wait_for("a few polls", LIMIT, || async {
+        (sim.requests_served() > served + 10).then_some(())
+    })
+    .await;
+    sim.drop_station(0, 1, true);
+    alarm_in_state(&gw, "station_event", "rtn_unacknowledged").await;
+    gw.stop().await;
+}

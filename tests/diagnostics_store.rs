@@ -34,6 +34,7 @@ async fn diagnostic_events_are_stored_once_served_newest_first_and_resume_after_
     let publish = |events: Vec<DiagEvent>| Observation::Diagnostics {
         device: "cpu".into(),
         events: Arc::from(events),
+        backlog: false,
     };
     hub.publish(publish(vec![event(1), event(2)])).await;
     // The same record again (e.g. read twice around a crash) is not stored twice.

@@ -32,6 +32,7 @@ fn event(n: u32) -> Message {
     let raw = n.to_be_bytes().to_vec();
     Arc::new(Observation::Diagnostics {
         device: "cpu".into(),
+        backlog: false,
         events: Arc::from(vec![DiagEvent {
             device_time: None,
             gateway_time: Utc::now(),
@@ -85,7 +86,12 @@ async fn send(tx: &mpsc::Sender<Message>, from: u32, to: u32) {
 }
 
 /// Drives a writer through a full disk: `fill` makes writes fail, `free` gives space back.
-async fn full_then_free(db: &Path, store: Store, fill: impl AsyncFnOnce(), free: impl AsyncFnOnce()) {
+async fn full_then_free(
+    db: &Path,
+    store: Store,
+    fill: impl AsyncFnOnce(),
+    free: impl AsyncFnOnce(),
+) {
     let dir = db.parent().unwrap_or_else(|| panic!("no folder"));
     let cfg = config(dir);
     let w = writer::prepare(store.clone(), cfg.devices.clone())

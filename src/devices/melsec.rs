@@ -41,6 +41,9 @@ pub struct MelsecPoller {
     last_mode: Option<String>,
     last_error: Option<u16>,
     networks: Vec<NetworkMemory>,
+    /// No history and no answered poll yet: the first poll's events are the state found at
+    /// start (the backlog), not changes the gateway saw happen.
+    backlog_pending: bool,
 }
 
 /// What was last published for one CC-Link network.
@@ -53,8 +56,8 @@ struct NetworkMemory {
 }
 
 impl MelsecPoller {
-    /// A poller for `cfg`, not connected yet.
-    pub fn new(cfg: MelsecDevice, scaling: Vec<Scaling>) -> Self {
+    /// A poller for `cfg`, not connected yet; `fresh`: the device has no history.
+    pub fn new(cfg: MelsecDevice, scaling: Vec<Scaling>, fresh: bool) -> Self {
         let networks = cfg
             .masters
             .iter()
@@ -68,13 +71,17 @@ impl MelsecPoller {
             last_mode: None,
             last_error: None,
             networks,
+            backlog_pending: fresh,
         }
     }
 
     /// One poll.
     pub async fn poll(&mut self) -> Result<PollOutput, PollError> {
         match self.poll_connected().await {
-            Ok(out) => Ok(out),
+            Ok(mut out) => {
+                out.backlog = std::mem::take(&mut self.backlog_pending);
+                Ok(out)
+            }
             Err(e) => {
                 self.client = None;
                 Err(poll_error(&e))

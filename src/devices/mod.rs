@@ -52,6 +52,10 @@ pub struct PollOutput {
     pub diagnostics: Vec<DiagEvent>,
     /// Status parts that changed (or are read on a slower schedule).
     pub status: Vec<StatusUpdate>,
+    /// `diagnostics` is the device's backlog: the first read of a device with no history,
+    /// reporting what happened before the gateway watched (see [`Observation::Diagnostics`]).
+    /// Set once per poller, on its first diagnostic read, even when that read found nothing.
+    pub backlog: bool,
 }
 
 /// A failed poll: a short stable kind (for metrics) and a message for people.
@@ -116,7 +120,11 @@ impl Poller {
                 Self::Modbus(ModbusPoller::new(m.clone(), scaling, cfg.poll.timeout))
             }
             DeviceKind::S7(s) => Self::S7(Box::new(S7Poller::new(s.clone(), scaling, resume))),
-            DeviceKind::Melsec(m) => Self::Melsec(Box::new(MelsecPoller::new(m.clone(), scaling))),
+            DeviceKind::Melsec(m) => Self::Melsec(Box::new(MelsecPoller::new(
+                m.clone(),
+                scaling,
+                resume.is_none(),
+            ))),
         }
     }
 
@@ -233,12 +241,15 @@ pub async fn run(cfg: Arc<DeviceConfig>, ctx: DeviceContext) {
                         })
                         .await;
                 }
-                if !out.diagnostics.is_empty() {
+                // An empty backlog is published too: it tells the rules engine that the
+                // device's history starts now, so its next event is a new one.
+                if !out.diagnostics.is_empty() || out.backlog {
                     let events = out.diagnostics.into();
                     ctx.hub
                         .publish(Observation::Diagnostics {
                             device: device(),
                             events,
+                            backlog: out.backlog,
                         })
                         .await;
                 }

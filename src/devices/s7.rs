@@ -81,6 +81,8 @@ pub struct S7Poller {
     offers: Offers,
     /// The newest diagnostic record already reported.
     last_seen: Option<Vec<u8>>,
+    /// No history and no buffer read yet: the first read is the backlog.
+    backlog_pending: bool,
     last_mode: Option<CpuModeView>,
     /// Protection and module status are published when they change, not every status read.
     last_protection: Option<serde_json::Value>,
@@ -96,6 +98,7 @@ impl S7Poller {
             scaling,
             client: None,
             offers: Offers::ALL,
+            backlog_pending: resume.is_none(),
             last_seen: resume,
             last_mode: None,
             last_protection: None,
@@ -149,7 +152,7 @@ impl S7Poller {
         }
 
         if self.cfg.diagnostics && self.offers.diagnostics {
-            out.diagnostics = self.new_diagnostics().await?;
+            (out.diagnostics, out.backlog) = self.new_diagnostics().await?;
             if !self.offers.diagnostics {
                 // The CPU said it has no diagnostic buffer after all.
                 out.status
@@ -233,10 +236,11 @@ impl S7Poller {
         Ok(client)
     }
 
-    /// Entries newer than the last one seen, oldest first.
-    async fn new_diagnostics(&mut self) -> Result<Vec<DiagEvent>, Error> {
+    /// Entries newer than the last one seen, oldest first, and whether they are the backlog
+    /// (the first read of a CPU with no history: the whole buffer, from before we watched).
+    async fn new_diagnostics(&mut self) -> Result<(Vec<DiagEvent>, bool), Error> {
         let Some(client) = self.client.as_mut() else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         };
         let newest = match client.diag_buffer(1).await? {
             Reply::Ok(entries) => entries.into_iter().next(),
@@ -246,14 +250,16 @@ impl S7Poller {
                 } else {
                     debug!(refusal = %r, "S7 CPU refused the diagnostic buffer read");
                 }
-                return Ok(Vec::new());
+                return Ok((Vec::new(), false));
             }
         };
+        // The buffer was read: whatever it held now is the backlog, later entries are news.
+        let backlog = std::mem::take(&mut self.backlog_pending);
         let Some(newest) = newest else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), backlog));
         };
         if self.last_seen.as_deref() == Some(&newest.raw[..]) {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), backlog));
         }
         let all = match client.diag_buffer(0).await? {
             Reply::Ok(entries) => entries,
@@ -278,7 +284,8 @@ impl S7Poller {
             self.last_seen = Some(first.raw.to_vec());
         }
         let now = Utc::now();
-        Ok(fresh.iter().rev().map(|e| diag_event(e, now)).collect())
+        let events = fresh.iter().rev().map(|e| diag_event(e, now)).collect();
+        Ok((events, backlog))
     }
 
     async fn read_status(&mut self, out: &mut PollOutput) -> Result<(), Error> {

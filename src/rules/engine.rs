@@ -17,14 +17,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::alarm::{AlarmPoint, CommandError, Event, Persisted};
 use super::check::Check;
 use super::facts::{self, DeviceFacts};
 use super::{AlarmChange, AlarmState, Notice, Rule, Transition};
 use crate::config::{Config, DeviceConfig};
-use crate::hub::Message;
 use crate::model::{DeviceName, HealthState, Observation};
 use crate::notify::ReceiverConfig;
 use crate::store::Store;
@@ -134,8 +133,6 @@ pub struct Engine {
     receivers: Vec<Arc<ReceiverConfig>>,
     next_id: i64,
     evaluations: u64,
-    /// Devices whose first diagnostic report is their buffer's backlog (no history yet).
-    backlog: std::collections::HashSet<DeviceName>,
     metrics: Option<crate::metrics::Metrics>,
     /// Committed notices for live views (lossy: a slow browser misses some and reloads).
     notices: Option<tokio::sync::broadcast::Sender<Arc<Notice>>>,
@@ -172,7 +169,6 @@ impl Engine {
             receivers: config.receivers.clone(),
             next_id: last_id,
             evaluations: 0,
-            backlog: Default::default(),
             metrics: None,
             notices: None,
         };
@@ -234,16 +230,6 @@ impl Engine {
     pub fn replay(&mut self, device: &str, events: &[crate::model::DiagEvent]) {
         if let Some(f) = self.facts.get_mut(device) {
             f.replay(events);
-        }
-    }
-
-    /// Marks `device`'s first diagnostic report as backlog: a device with no history reports
-    /// its whole buffer at first, and events from before the gateway started must not raise
-    /// event pulses. Its open/closed levels are still taken from it.
-    pub fn mark_backlog(&mut self, device: &str) {
-        if let Some((name, _)) = self.facts.get_key_value(device) {
-            tracing::debug!(%device, "first diagnostic report will be treated as backlog");
-            self.backlog.insert(name.clone());
         }
     }
 
@@ -324,8 +310,8 @@ impl Engine {
             return Vec::new();
         };
         let mut changed = facts.apply(obs);
-        if matches!(obs, Observation::Diagnostics { .. }) && self.backlog.remove(device) {
-            // The buffer's backlog: levels count, pulses of old events do not.
+        if let Observation::Diagnostics { backlog: true, .. } = obs {
+            // What the device held before the gateway watched: levels count, pulses do not.
             changed |= facts.end_pulses();
         }
         let mut out = Vec::new();
@@ -726,8 +712,6 @@ pub async fn prepare(
         if known.contains_key(&*device) {
             let events = store.recent_diag_events(&device, REPLAY).await?;
             engine.replay(&device, &events);
-        } else {
-            engine.mark_backlog(&device);
         }
     }
     Ok(engine)
@@ -742,199 +726,8 @@ pub fn command_channel() -> (EngineHandle, CommandReceiver) {
 /// The engine task's end of the command channel.
 pub struct CommandReceiver(mpsc::Receiver<Command>);
 
-/// Runs the engine until the hub's publishers are gone: observations, timers and commands in,
-/// committed changes out; `committed` is called after each commit that created outbox rows.
-pub async fn run(
-    mut engine: Engine,
-    mut observations: mpsc::Receiver<Message>,
-    CommandReceiver(mut commands): CommandReceiver,
-    store: Store,
-    clock: Clock,
-    committed: impl Fn() + Send,
-) {
-    let changes = engine.start(clock.now());
-    let metrics = engine.metrics.clone();
-    let live = engine.notices.clone();
-    let mut counted = engine.evaluations();
-    commit(
-        &store,
-        changes,
-        &committed,
-        Instant::now(),
-        metrics.as_ref(),
-        live.as_ref(),
-    )
-    .await;
-    let mut commands_open = true;
-    loop {
-        // Timers first when due, so a stream of observations cannot starve them.
-        if engine.next_deadline().is_some_and(|t| t <= clock.now()) {
-            let started = Instant::now();
-            let changes = engine.tick(clock.now());
-            commit(
-                &store,
-                changes,
-                &committed,
-                started,
-                metrics.as_ref(),
-                live.as_ref(),
-            )
-            .await;
-        }
-        let deadline = engine.next_deadline().map(|t| clock.instant_at(t));
-        tokio::select! {
-            biased;
-            cmd = commands.recv(), if commands_open => {
-                let Some(cmd) = cmd else { commands_open = false; continue };
-                let started = Instant::now();
-                let now = clock.now();
-                let Command { id, action, user, note, reply } = cmd;
-                let note = note.as_deref();
-                let result = match action {
-                    Action::Acknowledge => engine.acknowledge(id, &user, note, now),
-                    Action::Shelve(d) => engine.shelve(id, d, &user, note, now),
-                    Action::Unshelve => engine.unshelve(id, &user, note, now),
-                };
-                let result = match result {
-                    Err(EngineError::NotFound(id)) => {
-                        let ack = matches!(action, Action::Acknowledge).then_some((user.as_str(), note));
-                        not_current(&engine, &store, id, ack, now).await
-                    }
-                    other => other,
-                };
-                let result = match result {
-                    Ok(changes) => {
-                        commit(&store, changes, &committed, started, metrics.as_ref(), live.as_ref()).await;
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                };
-                // The caller may have gone (request cancelled); the change stands.
-                let _ = reply.send(result);
-            }
-            msg = observations.recv() => {
-                let Some(msg) = msg else { break };
-                let started = Instant::now();
-                let changes = engine.observe(&msg, clock.now());
-                commit(&store, changes, &committed, started, metrics.as_ref(), live.as_ref()).await;
-            }
-            () = sleep_until(deadline) => {
-                let started = Instant::now();
-                let changes = engine.tick(clock.now());
-                commit(&store, changes, &committed, started, metrics.as_ref(), live.as_ref()).await;
-            }
-        }
-        if let Some(m) = &metrics {
-            let n = engine.evaluations();
-            m.rule_evaluations(n - counted);
-            counted = n;
-        }
-    }
-    info!(points = engine.len(), "rules engine stopped");
-}
-
-/// A command for an alarm that no point holds: an older activation (refused: finished), or an
-/// open alarm whose rule or device was removed from the config, which an acknowledgement
-/// closes (nothing else could ever close it).
-async fn not_current(
-    engine: &Engine,
-    store: &Store,
-    id: i64,
-    ack: Option<(&str, Option<&str>)>,
-    now: DateTime<Utc>,
-) -> Result<Vec<AlarmChange>, EngineError> {
-    let row = store
-        .alarm(id)
-        .await
-        .map_err(|e| EngineError::Store(e.to_string()))?
-        .ok_or(EngineError::NotFound(id))?;
-    let orphan = !engine.has_point(&row.rule, &row.device);
-    let open = row.active || !row.acked || row.state != AlarmState::Normal;
-    match ack {
-        Some((user, note)) if orphan && open => {
-            let notice = Notice {
-                journal_id: 0,
-                alarm_id: id,
-                rule: row.rule,
-                device: row.device,
-                driver: row.driver,
-                priority: row.priority,
-                transition: Transition::Acknowledged,
-                state: AlarmState::Normal,
-                active: false,
-                acked: true,
-                at: now,
-                raised_at: row.raised_at,
-                cleared_at: row.cleared_at.or(Some(now)),
-                message: row.message,
-                values: row.values,
-                user: Some(user.to_owned()),
-                note: note.map(str::to_owned),
-                shelved_until: None,
-            };
-            let receivers = engine.route(&notice);
-            Ok(vec![AlarmChange {
-                notice,
-                receivers,
-                point: serde_json::Value::Null,
-            }])
-        }
-        _ => Err(EngineError::NotCurrent(id)),
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Commits `changes`, retrying until the store takes them: an alarm change is never dropped.
-/// While it retries, the engine takes no new observations, and the hub makes polling wait.
-async fn commit(
-    store: &Store,
-    mut changes: Vec<AlarmChange>,
-    committed: &impl Fn(),
-    started: Instant,
-    metrics: Option<&crate::metrics::Metrics>,
-    live: Option<&tokio::sync::broadcast::Sender<Arc<Notice>>>,
-) {
-    if changes.is_empty() {
-        return;
-    }
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match store.commit_alarm_changes(&mut changes).await {
-            Ok(()) => break,
-            Err(e) => {
-                error!(error = %e, changes = changes.len(), retry_in = ?delay, "cannot journal alarm changes; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-        }
-    }
-    if let Some(m) = metrics {
-        let transitions: Vec<&str> = changes
-            .iter()
-            .map(|c| c.notice.transition.as_str())
-            .collect();
-        m.alarm_changes_committed(&transitions, started.elapsed());
-    }
-    for c in &changes {
-        let n = &c.notice;
-        info!(alarm = n.alarm_id, rule = %n.rule, device = %n.device, transition = %n.transition, state = %n.state, priority = %n.priority, "{}", n.message);
-    }
-    if changes.iter().any(|c| !c.receivers.is_empty()) {
-        committed();
-    }
-    if let Some(live) = live {
-        for c in changes {
-            // Nobody watching is fine.
-            let _ = live.send(Arc::new(c.notice));
-        }
-    }
-}
+mod task;
+pub use task::run;
 
 #[cfg(test)]
 mod tests;

@@ -2300,6 +2300,7 @@ address = "10.0.0.9:5007"
         Observation::Diagnostics {
             device: dev.into(),
             events: events.into(),
+            backlog: false,
         }
     }
 

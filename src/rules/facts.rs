@@ -1102,6 +1102,7 @@ address = "10.0.0.9:5007"
         });
         f.apply(&Observation::Diagnostics {
             device: "plc".into(),
+            backlog: false,
             events: vec![DiagEvent {
                 device_time: None,
                 gateway_time: at(0),

@@ -161,13 +161,14 @@ impl Faults {
 
     /// Updates how much `component` holds, while its fault lasts.
     pub fn holding(&self, component: &'static str, held: usize) {
-        self.now.send_if_modified(|all| match all.get_mut(component) {
-            Some(f) if f.held != held => {
-                f.held = held;
-                true
-            }
-            _ => false,
-        });
+        self.now
+            .send_if_modified(|all| match all.get_mut(component) {
+                Some(f) if f.held != held => {
+                    f.held = held;
+                    true
+                }
+                _ => false,
+            });
     }
 
     /// `component` wrote successfully; returns the fault it had, if any.
@@ -243,7 +244,10 @@ mod tests {
         assert_eq!(faults.failed("store writer", &full(), 1, t0), LogLine::Due);
         tokio::time::advance(Duration::from_secs(30)).await;
         let t1 = t0 + chrono::Duration::seconds(30);
-        assert_eq!(faults.failed("store writer", &full(), 9, t1), LogLine::Quiet);
+        assert_eq!(
+            faults.failed("store writer", &full(), 9, t1),
+            LogLine::Quiet
+        );
         let f = faults.first().unwrap_or_else(|| panic!("a fault"));
         assert_eq!((f.kind, f.since, f.held), (FaultKind::DiskFull, t0, 9));
         tokio::time::advance(LOG_EVERY).await;

@@ -602,9 +602,11 @@ mod tests {
         let dir = ok(tempfile::tempdir());
         let db = dir.path().join("h.db");
         let store = ok(Store::open(&db).await);
-        ok(sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
-            .execute(&store.pool)
-            .await);
+        ok(
+            sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+                .execute(&store.pool)
+                .await,
+        );
         // Fill every connection of the pool to the limit, so whichever comes next was poisoned.
         ok(store.set_size_limit(Some(64 * 1024)).await);
         let mut held = Vec::new();
@@ -644,11 +646,15 @@ mod tests {
         // Another connection sees every committed row and can write.
         let url = format!("sqlite://{}", db.display());
         let mut other = ok(<sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await);
-        let kept: i64 = ok(sqlx::query_scalar("SELECT count(*) FROM t WHERE v = 'kept'")
-            .fetch_one(&mut other)
-            .await);
+        let kept: i64 = ok(
+            sqlx::query_scalar("SELECT count(*) FROM t WHERE v = 'kept'")
+                .fetch_one(&mut other)
+                .await,
+        );
         assert_eq!(kept, 8);
-        ok(sqlx::query("PRAGMA busy_timeout = 100").execute(&mut other).await);
+        ok(sqlx::query("PRAGMA busy_timeout = 100")
+            .execute(&mut other)
+            .await);
         ok(sqlx::query("INSERT INTO t (v) VALUES ('other')")
             .execute(&mut other)
             .await);

@@ -146,7 +146,10 @@ async fn run(
             }
         }
         if retry.due() {
-            write_held(&store, &mut rows, &mut held, &metrics, &settings, &mut retry).await;
+            write_held(
+                &store, &mut rows, &mut held, &metrics, &settings, &mut retry,
+            )
+            .await;
         }
     }
 }

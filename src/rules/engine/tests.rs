@@ -374,6 +374,7 @@ to = "14:00"
 fn s7_event(id: u16, at: DateTime<Utc>) -> Observation {
     Observation::Diagnostics {
         device: "cpu".into(),
+        backlog: false,
         events: Arc::from(vec![DiagEvent {
             device_time: None,
             gateway_time: at,
@@ -459,8 +460,11 @@ device = "cpu"
 when = "event(0x4304)"
 "#;
     let mut e = engine(rules, t(0.0));
-    e.mark_backlog("cpu");
-    assert!(e.observe(&s7_event(0x4304, t(1.0)), t(1.0)).is_empty());
+    let mut first = s7_event(0x4304, t(1.0));
+    if let Observation::Diagnostics { backlog, .. } = &mut first {
+        *backlog = true;
+    }
+    assert!(e.observe(&first, t(1.0)).is_empty());
     let mut again = s7_event(0x4304, t(2.0));
     if let Observation::Diagnostics { events, .. } = &mut again {
         let mut e2 = events.to_vec();
@@ -549,4 +553,31 @@ fn a_restart_keeps_the_deadband_of_an_active_alarm_and_reports_the_end_of_a_supp
             .is_empty()
     );
     assert_eq!(again.points(t(102.0))[0].state, AlarmState::Unacknowledged);
+}
+
+/// Issue 12, finding 2: a device with no history whose buffer was empty at the first read
+/// reports an empty backlog; its first event after that is news and raises the alarm.
+#[test]
+fn the_first_event_after_an_empty_backlog_raises_the_alarm() {
+    let rules = r#"
+[[rules]]
+name = "stop_switch"
+device = "cpu"
+when = "event(0x4304)"
+"#;
+    let mut e = engine(rules, t(0.0));
+    let empty = Observation::Diagnostics {
+        device: "cpu".into(),
+        events: Arc::from(Vec::new()),
+        backlog: true,
+    };
+    assert!(e.observe(&empty, t(1.0)).is_empty());
+    let c = e.observe(&s7_event(0x4304, t(2.0)), t(2.0));
+    assert_eq!(
+        transitions(&c),
+        [
+            tr("stop_switch", Transition::Raised),
+            tr("stop_switch", Transition::Cleared)
+        ]
+    );
 }

@@ -399,6 +399,7 @@ mod tests {
     fn diagnostic(device: &str, event_id: u16) -> Observation {
         Observation::Diagnostics {
             device: device.into(),
+            backlog: false,
             events: Arc::from([DiagEvent {
                 device_time: None,
                 gateway_time: Utc::now(),
