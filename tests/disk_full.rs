@@ -239,3 +239,244 @@ impl Drop for Tmpfs {
             .status();
     }
 }
+
+/// What a webhook receiver got: (journal id, idempotency key), in arrival order.
+type Got = Arc<std::sync::Mutex<Vec<(i64, String)>>>;
+
+async fn receiver(got: Got) -> std::net::SocketAddr {
+    use axum::http::{HeaderMap, StatusCode};
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: HeaderMap, body: axum::body::Bytes| async move {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|k| k.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let mut got = got.lock().unwrap_or_else(|p| p.into_inner());
+                for a in v["alerts"].as_array().into_iter().flatten() {
+                    let id = &a["annotations"]["journal_id"];
+                    let id = id.as_i64().or(id.as_str().and_then(|s| s.parse().ok()));
+                    got.push((id.unwrap_or(-1), key.clone()));
+                }
+                StatusCode::OK
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// The whole gateway through a full disk (the situation of issue 12): `/healthz` names it,
+/// every page shows it, polling keeps the live view current, alarms keep changing; when space
+/// returns everything held is written, the journal holds every transition the engine made,
+/// and the receiver gets each journalled notice exactly once, under the key of its batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_on_a_full_disk_names_it_keeps_polling_and_loses_nothing() {
+    let got: Got = Arc::default();
+    let hook = receiver(got.clone()).await;
+    let sim = common::modbus_sim().await;
+    let port = sim.addr().map_or(0, |a| a.port());
+    let text = format!(
+        r#"[gateway]
+database = "h.db"
+
+[[devices]]
+name = "boiler"
+kind = "modbus"
+address = "tcp://127.0.0.1:{port}"
+interval = "50ms"
+
+[[devices.tags]]
+name = "level"
+address = "hr:0"
+
+[[rules]]
+name = "level_high"
+device = "boiler"
+when = "level > 150"
+ack = "none"
+
+[[receivers]]
+name = "hook"
+kind = "webhook"
+url = "http://{hook}/hook"
+"#
+    );
+    let gw = common::TestGateway::start(&text).await;
+    let level = |gw: &common::TestGateway| gw.device("boiler").values[0].value;
+    common::wait_for("first values", LIMIT, || async { level(&gw) }).await;
+    let store = gw.gateway.store.clone();
+    let db = gw.dir.path().join("h.db");
+    let size = std::fs::metadata(&db).map_or(0, |m| m.len());
+    store
+        .set_size_limit(Some(size + 48 * 1024))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Values change every poll until the disk is full, and alarms raise and clear.
+    let mut n = 0u16;
+    let (status, health) = loop {
+        n += 1;
+        sim.set_holding(
+            0,
+            &[if n.is_multiple_of(2) {
+                200
+            } else {
+                100 + n % 50
+            }],
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let (status, body) = gw.get_json("/healthz").await;
+        if status == 503 || n > 2000 {
+            break (status, body);
+        }
+    };
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(
+        health["store"]["faults"][0]["kind"], "disk_full",
+        "{health}"
+    );
+    // Polling goes on: the live view follows the device while nothing can be written.
+    for v in [120u16, 210, 130, 220, 140] {
+        sim.set_holding(0, &[v]);
+        common::wait_for("the live view to follow", LIMIT, || async {
+            (level(&gw) == Some(f64::from(v))).then_some(())
+        })
+        .await;
+    }
+    // Every page says so.
+    let page = gw
+        .http
+        .get(format!("{}/", gw.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let html = scraper::Html::parse_document(&page);
+    let sel =
+        scraper::Selector::parse("#gateway-fault:not([hidden])").unwrap_or_else(|e| panic!("{e}"));
+    let banner: String = html
+        .select(&sel)
+        .next()
+        .map(|e| e.text().collect())
+        .unwrap_or_default();
+    assert!(banner.contains("disk is full"), "banner: {banner:?}");
+    let fault_metric = metrics_text(&gw).await;
+    assert!(
+        fault_metric
+            .contains("plcdiag_store_fault{component=\"rules engine\",kind=\"disk_full\"} 1")
+            || fault_metric
+                .contains("plcdiag_store_fault{component=\"store writer\",kind=\"disk_full\"} 1"),
+        "{fault_metric}"
+    );
+
+    store
+        .set_size_limit(None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    common::wait_for("recovery", LIMIT, || async {
+        let (status, _) = gw.get_json("/healthz").await;
+        (status == 200).then_some(())
+    })
+    .await;
+    sim.set_holding(0, &[100]);
+    // Everything the engine made is in the journal, every journalled notice was delivered once.
+    let transitions = |text: &str| -> i64 {
+        text.lines()
+            .filter(|l| l.starts_with("plcdiag_alarm_transitions_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<i64>().ok())
+            .sum()
+    };
+    let journal = common::wait_for("every notice delivered", LIMIT, || async {
+        let (_, body) = gw.get_json("/api/alarms/history?limit=10000").await;
+        let ids: Vec<i64> = body["entries"]
+            .as_array()?
+            .iter()
+            .filter_map(|e| e["id"].as_i64())
+            .collect();
+        let delivered = got.lock().unwrap_or_else(|p| p.into_inner()).len();
+        (delivered >= ids.len() && !ids.is_empty()).then_some(ids)
+    })
+    .await;
+    let committed = transitions(&metrics_text(&gw).await);
+    assert_eq!(committed, journal.len() as i64, "counted = journalled");
+    let got = got.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut ids: Vec<i64> = got.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    let mut want = journal.clone();
+    want.sort_unstable();
+    assert_eq!(ids, want, "each journalled notice delivered exactly once");
+    // A batch's key names its journal ids: a notice sent again would come under the same key.
+    for (id, key) in &got {
+        let range: Vec<i64> = key
+            .rsplit('-')
+            .take(2)
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        assert!(
+            matches!(range[..], [hi, lo] if (lo..=hi).contains(id)),
+            "notice {id} sent under {key}"
+        );
+    }
+    assert!(journal.len() >= 4, "alarms changed while full: {journal:?}");
+    gw.stop().await;
+}
+
+async fn metrics_text(gw: &common::TestGateway) -> String {
+    gw.http
+        .get(format!("{}/metrics", gw.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+/// Shutdown while the disk is still full: the writer does not claim a flush; it says how much
+/// it could not write, and the rows it did count are the rows in the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_stopped_on_a_full_disk_names_what_it_could_not_write() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("h.db");
+    let store = Store::open(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config(dir.path());
+    let w = writer::prepare(store.clone(), cfg.devices.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = mpsc::channel(16);
+    let metrics = Metrics::new();
+    let mut settings = WriterSettings::new(Duration::from_secs(86_400));
+    settings.close_within = Duration::from_millis(300);
+    let task = tokio::spawn(w.run(rx, metrics.clone(), settings));
+    let size = std::fs::metadata(&db).map_or(0, |m| m.len());
+    store
+        .set_size_limit(Some(size + 64 * 1024))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    send(&tx, 0, 300).await;
+    wait_until("a fault", || store.faults().first().is_some()).await;
+    drop(tx);
+    let out = task.await.unwrap_or_else(|e| panic!("{e}"));
+    match out {
+        Err(plcdiag::store::Error::Unwritten { messages, fault }) => {
+            assert!(messages > 0);
+            assert_eq!(fault, "disk_full");
+        }
+        other => panic!("expected Unwritten, got {other:?}"),
+    }
+    let counted = written(&metrics);
+    store.close().await;
+    assert_eq!(rows(&db).await, counted);
+}

@@ -163,6 +163,8 @@ async fn run(
 struct Held {
     queue: VecDeque<Message>,
     limit: usize,
+    /// Tag-sample observations dropped since the last time everything was written.
+    dropped: u64,
 }
 
 impl Held {
@@ -170,6 +172,7 @@ impl Held {
         Self {
             queue: VecDeque::new(),
             limit: limit.max(1),
+            dropped: 0,
         }
     }
 
@@ -182,16 +185,19 @@ impl Held {
         if matches!(&*m, Observation::PollFailed { .. }) {
             return;
         }
-        if self.queue.len() >= self.limit
-            && let Some(i) = self
-                .queue
-                .iter()
-                .position(|m| matches!(&**m, Observation::Values { .. }))
-        {
-            if let Some(dropped) = self.queue.remove(i) {
-                metrics.store_samples_dropped(1);
-                error!(device = %dropped.device(), held = self.queue.len(), "store writer: holding too much while the history cannot be written; dropped the oldest tag samples");
+        let oldest_samples = (self.queue.len() >= self.limit)
+            .then(|| {
+                self.queue
+                    .iter()
+                    .position(|m| matches!(&**m, Observation::Values { .. }))
+            })
+            .flatten();
+        if let Some(dropped) = oldest_samples.and_then(|i| self.queue.remove(i)) {
+            metrics.store_samples_dropped(1);
+            if self.dropped == 0 {
+                error!(device = %dropped.device(), held = self.queue.len(), "store writer: holding too much while the history cannot be written; dropping the oldest tag samples (counted in plcdiag_store_samples_dropped_total)");
             }
+            self.dropped += 1;
         }
         self.queue.push_back(m);
         metrics.store_held(self.queue.len());
@@ -276,7 +282,8 @@ async fn write_held(
         retry.at = None;
         if let Some(f) = store.faults().recovered(COMPONENT) {
             metrics.store_recovered(COMPONENT, f.kind);
-            info!(fault = f.kind.as_str(), since = %f.since, written, "store writer: the history is writable again; wrote what was held");
+            let dropped = std::mem::take(&mut held.dropped);
+            info!(fault = f.kind.as_str(), since = %f.since, written, dropped, "store writer: the history is writable again; wrote what was held");
         }
     }
 }

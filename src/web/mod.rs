@@ -96,13 +96,24 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-/// Liveness and readiness: 200 while the history database answers, 503 otherwise.
+/// Liveness and readiness: 200 while the history database answers and takes writes, 503
+/// with the reason otherwise: a task the gateway needs has ended (`failed`), or a writer cannot
+/// write the history (`store.faults`: `disk_full`, `io_error`, ... with since when and how much
+/// it holds; polling goes on meanwhile, and it clears by itself when a write succeeds).
 async fn healthz(State(state): State<AppState>) -> Response {
     let failed = state.failed.borrow().clone();
     if let Some(why) = failed {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({ "status": "error", "failed": why })),
+        )
+            .into_response();
+    }
+    let faults = state.store.faults().all();
+    if !faults.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "error", "store": { "faults": faults } })),
         )
             .into_response();
     }

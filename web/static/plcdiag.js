@@ -319,6 +319,14 @@
       if (page === "device" || es.readyState === EventSource.CLOSED) { es.close(); setTimeout(connect, 3000); }
     };
     es.addEventListener("heartbeat", feedAlive);
+    // The gateway is not whole (history not writable, a task ended): say so on every page.
+    es.addEventListener("fault", function (e) {
+      feedAlive();
+      var el = document.getElementById("gateway-fault");
+      if (!el) return;
+      el.textContent = e.data;
+      el.hidden = !e.data;
+    });
     es.addEventListener("devices", function (e) {
       feedAlive();
       var rows = JSON.parse(e.data);

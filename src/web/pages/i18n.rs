@@ -9,6 +9,7 @@
 use axum::http::HeaderMap;
 
 use crate::rules::{AlarmState, Transition};
+use crate::store::{Fault, FaultKind};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 
 /// The cookie that keeps the language chosen with the switch.
@@ -127,6 +128,60 @@ impl Lang {
             (Self::ZhCn, T::Suppressed) => "抑制",
             (Self::ZhCn, T::Unsuppressed) => "解除抑制",
         }
+    }
+}
+
+impl Lang {
+    /// The banner every page shows while the gateway is not whole: a task it cannot do without
+    /// has ended (`failed`), or the history cannot be written (`fault`); `None` when all is well.
+    pub(crate) fn gateway_fault(
+        self,
+        failed: Option<&str>,
+        fault: Option<&Fault>,
+    ) -> Option<String> {
+        if let Some(why) = failed {
+            return Some(match self {
+                Self::En => format!("The gateway needs a restart: {why}."),
+                Self::ZhCn => format!("网关需要重启：{why}。"),
+            });
+        }
+        let f = fault?;
+        let since = f.since.format("%Y-%m-%d %H:%M:%S");
+        let held = f.held;
+        Some(match self {
+            Self::En => {
+                let what = match f.kind {
+                    FaultKind::DiskFull => "the disk is full",
+                    FaultKind::ReadOnly => "the database file is read-only",
+                    FaultKind::Io => "the disk reports I/O errors",
+                    FaultKind::Corrupt => "the database file is damaged",
+                    FaultKind::Busy => "the database stays locked",
+                    FaultKind::Other => "an internal error",
+                };
+                format!(
+                    "The history cannot be written ({what}) since {since} UTC. Polling and alarms go on; the {} holds {held} items to write when it can.",
+                    f.component
+                )
+            }
+            Self::ZhCn => {
+                let what = match f.kind {
+                    FaultKind::DiskFull => "磁盘已满",
+                    FaultKind::ReadOnly => "数据库文件只读",
+                    FaultKind::Io => "磁盘读写错误",
+                    FaultKind::Corrupt => "数据库文件损坏",
+                    FaultKind::Busy => "数据库持续被锁定",
+                    FaultKind::Other => "内部错误",
+                };
+                let who = match f.component {
+                    "store writer" => "历史写入任务",
+                    "rules engine" => "规则引擎",
+                    other => other,
+                };
+                format!(
+                    "自 {since} UTC 起无法写入历史记录（{what}）。轮询和报警照常进行；{who}暂存 {held} 条，待可写入时写入。"
+                )
+            }
+        })
     }
 }
 

@@ -14,6 +14,9 @@
 //!   event once, [`STATE_GAP`] later, for rows the store committed after the first refetch.
 //!   The page then fetches itself again; the event carries no HTML.
 //! - `alarm`: one committed alarm transition (the notice's JSON).
+//! - `fault`: the text of the banner every page shows while the gateway is not whole (the
+//!   history cannot be written, a task it needs has ended), `""` when that is over; sent on
+//!   connecting and whenever it changes.
 //! - `heartbeat`: every 15 s, so the page can tell a quiet feed from a dead one.
 //! - `reload`: this browser fell behind the alarm broadcast and missed notices; the page
 //!   reloads to get a consistent snapshot (the web's lossy subscription: a slow browser never
@@ -53,6 +56,10 @@ const VALUES_GAP: Duration = Duration::from_secs(5);
 
 struct Feed {
     live: Live,
+    failed: tokio::sync::watch::Receiver<Option<String>>,
+    faults: crate::store::Faults,
+    /// The fault banner's text as last sent (`None`: nothing sent yet).
+    fault_sent: Option<Option<String>>,
     lang: Lang,
     alarms: Option<broadcast::Receiver<std::sync::Arc<crate::rules::Notice>>>,
     sent: HashMap<String, DeviceRow>,
@@ -234,6 +241,9 @@ pub(super) async fn events(
     });
     let feed = Feed {
         live: state.live.clone(),
+        failed: state.failed.clone(),
+        faults: state.store.faults().clone(),
+        fault_sent: None,
         lang: ctx.lang,
         alarms: Some(state.alarms.subscribe()),
         sent: HashMap::new(),
@@ -279,6 +289,9 @@ impl Feed {
                     if let Some(e) = self.changed_page() {
                         events.push(e);
                     }
+                    if let Some(e) = self.changed_fault() {
+                        events.push(e);
+                    }
                     self.ticks = self.ticks.wrapping_add(1);
                     if self.ticks.is_multiple_of(HEARTBEAT_EVERY) {
                         events.push(Event::default().event("heartbeat").data(super::overview::rfc3339(Utc::now())));
@@ -310,6 +323,17 @@ impl Feed {
         let data = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
         let event = Event::default().event("devices").data(data);
         Some(if first { event.retry(RETRY) } else { event })
+    }
+
+    /// A `fault` event when the banner's text changed (and on the first call).
+    fn changed_fault(&mut self) -> Option<Event> {
+        let now = super::fault_banner(&self.failed, &self.faults, self.lang);
+        if self.fault_sent.as_ref() == Some(&now) {
+            return None;
+        }
+        let data = now.clone().unwrap_or_default();
+        self.fault_sent = Some(now);
+        Some(Event::default().event("fault").data(data))
     }
 
     /// A `device` event when the watched device changed in what its page shows (throttled).
@@ -365,6 +389,9 @@ mod tests {
     fn feed(rx: broadcast::Receiver<Arc<Notice>>) -> Feed {
         Feed {
             live: Live::new(&[], Utc::now()),
+            failed: tokio::sync::watch::channel(None).1,
+            faults: crate::store::Faults::default(),
+            fault_sent: None,
             lang: Lang::En,
             alarms: Some(rx),
             sent: HashMap::new(),

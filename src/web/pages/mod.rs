@@ -77,6 +77,8 @@ pub(crate) struct PageCtx {
     pub(crate) user: Option<String>,
     /// Version of the static assets, for their URLs.
     pub(crate) asset_version: &'static str,
+    /// The banner's text while the gateway is not whole (see `Lang::gateway_fault`).
+    pub(crate) fault: Option<String>,
 }
 
 impl PageCtx {
@@ -174,8 +176,19 @@ impl FromRequestParts<AppState> for PageCtx {
             csrf: user.as_ref().map(|u| u.csrf.clone()).unwrap_or_default(),
             user: user.map(|u| u.name),
             asset_version: assets::VERSION.as_str(),
+            fault: fault_banner(&state.failed, state.store.faults(), choice.lang),
         })
     }
+}
+
+/// The text of the fault banner in `lang`, if the gateway is not whole now.
+pub(crate) fn fault_banner(
+    failed: &tokio::sync::watch::Receiver<Option<String>>,
+    faults: &crate::store::Faults,
+    lang: Lang,
+) -> Option<String> {
+    let failed = failed.borrow().clone();
+    lang.gateway_fault(failed.as_deref(), faults.first().as_ref())
 }
 
 #[derive(Template)]
