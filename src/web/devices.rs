@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{AppState, WebError, WebResult};
@@ -58,18 +58,8 @@ pub(super) async fn history(
         .ok_or(WebError::DeviceNotFound(name))
 }
 
-fn parse_time(key: &str, s: &str) -> WebResult<DateTime<Utc>> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Utc
-            .timestamp_millis_opt(ms)
-            .single()
-            .ok_or_else(|| WebError::BadRequest(format!("`{key}`: {ms} is out of range")));
-    }
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-        WebError::BadRequest(format!(
-            "`{key}`: {s:?} is neither RFC 3339 (2026-11-25T08:00:00Z) nor Unix milliseconds ({e})"
-        ))
-    })
+fn parse_time(key: &'static str, s: &str) -> WebResult<DateTime<Utc>> {
+    super::time::parse(key, s).map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
 /// Most events one diagnostics request returns.

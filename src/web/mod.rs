@@ -11,6 +11,7 @@ mod devices;
 mod error;
 mod pages;
 mod session;
+mod time;
 
 use axum::Router;
 use axum::extract::State;
@@ -156,13 +157,18 @@ mod tests {
 
     /// The router over an empty live view and a fresh store, with `failed` as given.
     async fn app(failed: Option<&str>) -> (tempfile::TempDir, Router) {
+        app_with(failed, Live::default()).await
+    }
+
+    /// The router over `live` and a fresh store.
+    async fn app_with(failed: Option<&str>, live: Live) -> (tempfile::TempDir, Router) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open(&dir.path().join("h.db"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let (_, failed) = tokio::sync::watch::channel(failed.map(str::to_owned));
         let app = router(AppState {
-            live: Live::default(),
+            live,
             store,
             metrics: Metrics::new(),
             engine: None,
@@ -203,5 +209,103 @@ mod tests {
                 json!({ "status": "error", "failed": "the rules engine panicked" })
             )
         );
+    }
+
+    /// A router whose live view has an S7 CPU and a MELSEC PLC, for the device pages.
+    async fn plant() -> (tempfile::TempDir, Router) {
+        let text = "[[devices]]\nname = \"cpu\"\nkind = \"s7\"\naddress = \"127.0.0.1\"\n\
+                    [[devices]]\nname = \"plc\"\nkind = \"melsec\"\naddress = \"127.0.0.1:5007\"\n";
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = crate::config::parse(text, dir.path()).unwrap_or_else(|p| panic!("{p:?}"));
+        app_with(None, Live::new(&config.devices, chrono::Utc::now())).await
+    }
+
+    async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
+        let req = axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let res = app
+            .clone()
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 24)
+            .await
+            .unwrap_or_default();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Every GET route that reads a time window, with `{q}` for the query.
+    const WINDOWED: [&str; 7] = [
+        "/api/alarms/history?{q}",
+        "/api/alarms/kpis?{q}",
+        "/api/devices/cpu/history?{q}",
+        "/api/devices/cpu/diagnostics?{q}",
+        "/api/devices/cpu/status?{q}",
+        "/devices/cpu?{q}",
+        "/devices/plc?{q}",
+    ];
+
+    /// Issue 12, finding 3: extreme times made `to - span` overflow and the handlers panic.
+    #[tokio::test]
+    async fn extreme_times_are_a_400_with_a_message_not_a_panic() {
+        let (_dir, app) = plant().await;
+        for q in [
+            "from=-8334601228800000&to=0",
+            "to=-8334601228800000",
+            "from=9223372036854775807",
+            "to=-9223372036854775808",
+            "from=0&to=253402300799999",
+            "from=%2B262143-01-01T00%3A00%3A00Z",
+        ] {
+            for route in WINDOWED {
+                let uri = route.replace("{q}", q);
+                let (status, body) = get(&app, &uri).await;
+                assert!(status.as_u16() < 500, "{uri}: {status} {body}");
+                if uri.starts_with("/api/") && q != "from=0&to=253402300799999" {
+                    assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+                    assert!(
+                        body.contains("range") || body.contains("neither"),
+                        "{uri}: {body}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any value of any query parameter gives an answer below 500.
+        #[test]
+        fn any_query_gives_an_answer_below_500(
+            key in proptest::sample::select(vec!["from", "to", "limit", "before", "class", "after", "window", "device", "rule", "priority", "state", "transition"]),
+            value in "\\PC{0,24}",
+            route in proptest::sample::select(WINDOWED.to_vec()),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            rt.block_on(async {
+                let (_dir, app) = plant().await;
+                let value: String = form_urlencoded(&value);
+                let uri = route.replace("{q}", &format!("{key}={value}"));
+                let (status, body) = get(&app, &uri).await;
+                assert!(status.as_u16() < 500, "{uri}: {status} {body}");
+            });
+        }
+    }
+
+    /// Percent-encodes everything but unreserved characters.
+    fn form_urlencoded(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
     }
 }

@@ -35,7 +35,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -370,23 +370,9 @@ fn input_time(t: DateTime<Utc>) -> String {
     t.format(format).to_string()
 }
 
-/// RFC 3339, Unix milliseconds, or a `datetime-local` value (read as UTC).
+/// RFC 3339, Unix milliseconds, or a `datetime-local` value (read as UTC), in range.
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Utc.timestamp_millis_opt(ms).single();
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    [
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-    .map(|t| t.and_utc())
+    crate::web::time::parse("time", s).ok()
 }
 
 fn format_number(v: f64) -> String {
