@@ -172,6 +172,9 @@ fn bench_config(args: &BenchArgs, addr: std::net::SocketAddr, database: PathBuf)
             retention: Duration::from_secs(86400),
             external_url: None,
             base_path: String::new(),
+            header_timeout: crate::config::DEFAULT_HEADER_TIMEOUT,
+            body_timeout: crate::config::DEFAULT_BODY_TIMEOUT,
+            max_connections: crate::config::DEFAULT_MAX_CONNECTIONS,
         },
         devices: (0..args.devices)
             .map(|i| std::sync::Arc::new(device(i)))

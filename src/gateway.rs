@@ -240,15 +240,18 @@ impl Gateway {
             alarms: alarms_live,
             failed: failed.clone(),
         });
-        let stop = http_shutdown.clone();
-        let serve = async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        let limits = web::Limits {
+            header_timeout: config.gateway.header_timeout,
+            body_timeout: config.gateway.body_timeout,
+            max_connections: config.gateway.max_connections,
         };
+        let serve = web::serve(
+            listener,
+            app,
+            limits,
+            metrics.clone(),
+            http_shutdown.clone(),
+        );
         let http = essentials.spawn("HTTP server", serve);
 
         let resume = store.last_diag_records().await?;

@@ -85,6 +85,7 @@ struct Inner {
     store_write_failures: Family<FaultLabels, Counter>,
     store_held: Gauge,
     store_samples_dropped: Counter,
+    http_refused: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -224,6 +225,12 @@ impl Metrics {
             "Tag-sample observations dropped because the history could not be written for too long",
             store_samples_dropped.clone(),
         );
+        let http_refused = Counter::default();
+        registry.register(
+            "http_connections_refused",
+            "HTTP connections closed at once because gateway.max_connections were open",
+            http_refused.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
@@ -246,6 +253,7 @@ impl Metrics {
                 store_write_failures,
                 store_held,
                 store_samples_dropped,
+                http_refused,
             }),
         }
     }
@@ -373,6 +381,11 @@ impl Metrics {
     /// `n` tag-sample observations were dropped from what the store writer held.
     pub fn store_samples_dropped(&self, n: u64) {
         self.inner.store_samples_dropped.inc_by(n);
+    }
+
+    /// An HTTP connection was closed at once: the connection limit was reached.
+    pub fn http_connection_refused(&self) {
+        self.inner.http_refused.inc();
     }
 
     /// `n` notices delivered to `receiver`.

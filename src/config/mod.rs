@@ -42,6 +42,12 @@ use raw::{RawDefaults, RawDevice, RawGateway, RawKind, RawTag};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DATABASE: &str = "plcdiag.db";
 const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default `gateway.header_timeout`.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `gateway.body_timeout`.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default `gateway.max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 const DEFAULT_DEMOTE_AFTER: u32 = 3;
@@ -82,6 +88,12 @@ pub struct GatewaySettings {
     pub external_url: Option<String>,
     /// Path prefix of every route (`""` for none, else `/name` without a trailing slash).
     pub base_path: String,
+    /// Header read and keep-alive idle timeout of the HTTP server.
+    pub header_timeout: Duration,
+    /// Longest pause inside a request body.
+    pub body_timeout: Duration,
+    /// Most HTTP connections at once.
+    pub max_connections: usize,
 }
 
 /// One device after validation.
@@ -543,12 +555,49 @@ impl Checker<'_> {
                 }
             },
         };
+        let header_timeout = self.duration(
+            &raw.header_timeout,
+            "gateway.header_timeout",
+            DEFAULT_HEADER_TIMEOUT,
+        );
+        let body_timeout = self.duration(
+            &raw.body_timeout,
+            "gateway.body_timeout",
+            DEFAULT_BODY_TIMEOUT,
+        );
+        for (d, raw_d, key) in [
+            (
+                header_timeout,
+                &raw.header_timeout,
+                "gateway.header_timeout",
+            ),
+            (body_timeout, &raw.body_timeout, "gateway.body_timeout"),
+        ] {
+            if d.is_zero() {
+                let span = raw_d.as_ref().map(Spanned::span);
+                self.error(span, format!("{key}: must be longer than 0s"));
+            }
+        }
+        let max_connections = match &raw.max_connections {
+            None => DEFAULT_MAX_CONNECTIONS,
+            Some(n) if *n.get_ref() == 0 => {
+                self.error(
+                    Some(n.span()),
+                    "gateway.max_connections: must be at least 1".into(),
+                );
+                DEFAULT_MAX_CONNECTIONS
+            }
+            Some(n) => *n.get_ref() as usize,
+        };
         GatewaySettings {
             listen,
             database: base_dir.join(database),
             retention,
             external_url,
             base_path,
+            header_timeout,
+            body_timeout,
+            max_connections,
         }
     }
 

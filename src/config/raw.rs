@@ -24,6 +24,15 @@ pub struct RawGateway {
     /// Serve the UI and API under this path, e.g. `"/plcdiag"` behind a reverse proxy that
     /// forwards `https://host/plcdiag/...` unchanged. Default: none (at the root).
     pub base_path: Option<Spanned<String>>,
+    /// How long a client may take to send a request's headers, and how long an idle kept-alive
+    /// connection stays open. Default `"10s"`. Live event streams are not affected.
+    pub header_timeout: Option<Spanned<String>>,
+    /// How long a request body may pause between two parts. Default `"30s"`.
+    pub body_timeout: Option<Spanned<String>>,
+    /// Most HTTP connections open at once; more are closed at once (counted in
+    /// `plcdiag_http_connections_refused_total`). Default 512; keep it below the process's
+    /// open-file limit.
+    pub max_connections: Option<Spanned<u32>>,
 }
 
 /// `[defaults]`: values every device gets unless it sets its own.

@@ -10,6 +10,7 @@ mod auth;
 mod devices;
 mod error;
 mod pages;
+mod serve;
 mod session;
 mod time;
 
@@ -22,6 +23,7 @@ use serde_json::json;
 
 pub use auth::{AuthState, hash_password};
 pub use error::{WebError, WebResult};
+pub use serve::{Limits, serve};
 
 use crate::live::Live;
 use crate::metrics::Metrics;
