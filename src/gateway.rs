@@ -350,10 +350,14 @@ async fn prune_alarms(store: Store, retention: Duration) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
-        let Ok(span) = chrono::Duration::from_std(retention) else {
+        // The config caps durations at 100 years; a cut-off out of range prunes nothing.
+        let Some(cutoff) = chrono::Duration::from_std(retention)
+            .ok()
+            .and_then(|span| Utc::now().checked_sub_signed(span))
+        else {
             return;
         };
-        match store.prune_alarms(Utc::now() - span).await {
+        match store.prune_alarms(cutoff).await {
             Ok(0) => {}
             Ok(n) => info!(rows = n, "pruned old alarms and notifications"),
             Err(e) => warn!(error = %e, "cannot prune old alarms; will retry in an hour"),

@@ -42,6 +42,8 @@ use raw::{RawDefaults, RawDevice, RawGateway, RawKind, RawTag};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DATABASE: &str = "plcdiag.db";
 const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The longest duration any setting takes (100 years): longer ones overflow date arithmetic.
+const MAX_DURATION: Duration = Duration::from_secs(36_525 * 24 * 3600);
 /// Default `gateway.header_timeout`.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `gateway.body_timeout`.
@@ -312,14 +314,31 @@ pub fn write_problem(f: &mut impl fmt::Write, file: &Path, p: &Problem) -> fmt::
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let problem = |line, column, message| ConfigError {
         file: path.to_owned(),
         problems: vec![Problem {
-            line: 0,
-            column: 0,
-            message: format!("cannot read: {e}"),
+            line,
+            column,
+            message,
             source_line: None,
         }],
+    };
+    let bytes = std::fs::read(path).map_err(|e| problem(0, 0, format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        // Where the first byte that is not UTF-8 is, counted like a problem in valid text.
+        let good = e
+            .as_bytes()
+            .get(..e.utf8_error().valid_up_to())
+            .unwrap_or_default();
+        let good = std::str::from_utf8(good).unwrap_or_default();
+        let line = good.matches('\n').count() + 1;
+        let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let byte = e.as_bytes().get(good.len()).copied().unwrap_or(0);
+        problem(
+            line,
+            column,
+            format!("the file is not UTF-8: byte 0x{byte:02X} here; save it as UTF-8"),
+        )
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, base).map_err(|problems| ConfigError {
@@ -332,6 +351,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn parse(text: &str, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let mut cx = Checker {
         text,
+        line_starts: std::cell::OnceCell::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
     };
@@ -343,6 +363,7 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Config, Vec<Problem>> {
         return Err(cx.problems);
     }
     let mut root = root.into_inner();
+    cx.printable_names(&root);
     let mut gateway = RawGateway::default();
     let mut defaults = RawDefaults::default();
     let mut devices = Vec::new();
@@ -401,6 +422,8 @@ struct Defaults {
 
 struct Checker<'a> {
     text: &'a str,
+    /// Byte offset of each line's start, computed at the first problem.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
 }
@@ -416,16 +439,61 @@ impl Checker<'_> {
             };
         };
         let start = span.start.min(self.text.len());
-        let before = self.text.get(..start).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-        let source_line = self.text.lines().nth(line - 1).map(str::to_owned);
+        // Line starts are found once, so each problem costs a binary search, not a scan.
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let index = starts.partition_point(|&s| s <= start).saturating_sub(1);
+        let line_start = starts.get(index).copied().unwrap_or(0);
+        let line = index + 1;
+        let column = self
+            .text
+            .get(line_start..start)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        let line_end = starts.get(index + 1).map_or(self.text.len(), |e| e - 1);
+        let source_line = self
+            .text
+            .get(line_start..line_end)
+            .map(|l| l.trim_end_matches('\r').to_owned());
         Problem {
             line,
             column,
             message,
             source_line,
+        }
+    }
+
+    /// Names (`name`, `unit`, `model` anywhere) must be printable: a control character (an
+    /// ANSI escape, a newline) in a device name would forge log lines and garble the UI.
+    fn printable_names(&mut self, table: &DeTable<'_>) {
+        for (key, value) in table {
+            match value.get_ref() {
+                DeValue::String(s)
+                    if matches!(key.get_ref().as_ref(), "name" | "unit" | "model")
+                        && s.chars().any(char::is_control) =>
+                {
+                    self.error(
+                        Some(value.span()),
+                        format!(
+                            "{}: {:?} contains a control character (escape, newline, ...); names must be printable",
+                            key.get_ref(),
+                            s
+                        ),
+                    );
+                }
+                DeValue::Table(t) => self.printable_names(t),
+                DeValue::Array(items) => {
+                    for item in items {
+                        if let DeValue::Table(t) = item.get_ref() {
+                            self.printable_names(t);
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -498,6 +566,13 @@ impl Checker<'_> {
     ) -> Duration {
         let Some(v) = value else { return default };
         match humantime::parse_duration(v.get_ref()) {
+            Ok(d) if d > MAX_DURATION => {
+                self.error(
+                    Some(v.span()),
+                    format!("{key}: {:?} is longer than 100 years", v.get_ref()),
+                );
+                default
+            }
             Ok(d) => d,
             Err(e) => {
                 self.error(
@@ -637,6 +712,7 @@ impl Checker<'_> {
         raws: Vec<RawDevice>,
         defaults: &Defaults,
     ) -> Vec<Arc<DeviceConfig>> {
+        // Name → where it was first defined (a byte offset: lines are only counted for errors).
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut out = Vec::new();
         for raw in raws {
@@ -646,14 +722,14 @@ impl Checker<'_> {
                     Some(raw.name.span()),
                     "devices.name: must not be empty".into(),
                 );
-            } else if let Some(line) = seen.get(&name) {
+            } else if let Some(&first) = seen.get(&name) {
+                let line = self.problem(Some(first..first), String::new()).line;
                 self.error(
                     Some(raw.name.span()),
                     format!("devices.name: duplicate device name `{name}` (first defined on line {line})"),
                 );
             } else {
-                let line = self.problem(Some(raw.name.span()), String::new()).line;
-                seen.insert(name.clone(), line);
+                seen.insert(name.clone(), raw.name.span().start);
             }
             if let Some(device) = self.device(raw, name, defaults) {
                 out.push(Arc::new(device));
@@ -742,6 +818,15 @@ impl Checker<'_> {
                 scale: t.scale.unwrap_or(1.0),
                 offset: t.offset.unwrap_or(0.0),
             };
+            if !(scaling.scale.is_finite() && scaling.offset.is_finite()) {
+                self.error(
+                    Some(t.name.span()),
+                    format!(
+                        "{}: scale and offset must be finite numbers (not nan or inf)",
+                        key("tags")
+                    ),
+                );
+            }
             tags.push(TagConfig {
                 name: tname,
                 unit: t.unit.clone(),

@@ -742,3 +742,57 @@ within = "0s"
         "{p:#?}"
     );
 }
+
+/// Issue 12, finding 5: each of these passed `check-config` and then misbehaved at run time.
+#[test]
+fn settings_that_misbehaved_at_run_time_are_refused_with_their_position() {
+    // A retention past chrono's range panicked the alarm pruner at start.
+    let p = errors("[gateway]\nretention = \"500000000d\"\n");
+    assert_eq!((p[0].line, p[0].column), (2, 13), "{p:?}");
+    assert!(p[0].message.contains("longer than 100 years"), "{p:?}");
+
+    // nan and inf scaled every value to null with quality good.
+    let tags = |extra: &str| {
+        format!(
+            "[[devices]]\nname = \"m\"\nkind = \"modbus\"\naddress = \"tcp://10.0.0.1\"\n\n\
+             [[devices.tags]]\nname = \"t\"\naddress = \"hr:0\"\n{extra}\n"
+        )
+    };
+    for bad in ["scale = nan", "offset = inf", "scale = -inf"] {
+        let p = errors(&tags(bad));
+        assert!(p[0].message.contains("finite"), "{bad}: {p:?}");
+        assert_eq!(p[0].line, 7, "{bad}: {p:?}");
+    }
+
+    // Control characters in names forged log lines.
+    for name in ["\\u001b[31mboiler", "boiler\\nERROR forged", "a\\tb"] {
+        let text = format!(
+            "[[devices]]\nname = \"{name}\"\nkind = \"modbus\"\naddress = \"tcp://10.0.0.1\"\n"
+        );
+        let p = errors(&text);
+        assert!(p[0].message.contains("control character"), "{name}: {p:?}");
+        assert_eq!((p[0].line, p[0].column), (2, 8), "{name}: {p:?}");
+    }
+    let p = errors(&tags("unit = \"°C\\r\""));
+    assert!(p[0].message.contains("control character"), "{p:?}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_reported_at_the_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("plcdiag.toml");
+    let mut bytes =
+        b"[gateway]\nlisten = \"127.0.0.1:8080\"\n\n[[devices]]\nname = \"ofen-".to_vec();
+    bytes.push(0xFC); // ü in Latin-1
+    bytes.extend_from_slice(b"\"\n");
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let e = load(&path)
+        .err()
+        .unwrap_or_else(|| panic!("loaded a Latin-1 file"));
+    let p = &e.problems[0];
+    assert_eq!((p.line, p.column), (5, 14), "{p:?}");
+    assert!(
+        p.message.contains("0xFC") && p.message.contains("UTF-8"),
+        "{p:?}"
+    );
+}
