@@ -69,6 +69,43 @@ fn section_1_8_a_image_marks_station_3_and_station_64_faulty() {
     assert!(status.line_ok);
 }
 
+/// Issue 12, finding 6: without a station list the registers name only the stations that
+/// report something; stations 3 and 64 down is no evidence that *all* are down (nor of a cable
+/// break between them): each is reported as down, with no cause inferred.
+#[test]
+fn without_a_station_list_no_cause_is_claimed_for_the_stations_down() {
+    let mut img = Image::new();
+    img.sw[0x80] = 0x0004;
+    img.sw[0x83] = 0x8000;
+    let status = img.decode(&master(Vec::new()));
+    let kinds: Vec<(FindingKind, Vec<u8>)> = status
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.stations.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![(FindingKind::Down, vec![3]), (FindingKind::Down, vec![64])]
+    );
+    for f in &status.findings {
+        assert!(f.text_en.contains("no cause is inferred"), "{}", f.text_en);
+        assert!(!f.text_en.contains("cable break"), "{}", f.text_en);
+        assert!(f.remedy_en.contains("[[devices.cclink.stations]]"));
+    }
+    // The same two stations on a line the config lists in full: a cause is named.
+    let listed = img.decode(&master(stations(&[3, 64])));
+    assert_eq!(listed.findings[0].kind, FindingKind::AllDown);
+    // Consecutive stations down without a list: still no cable break claimed.
+    let mut img = Image::new();
+    img.station(0x80, 5).station(0x80, 6).station(0x80, 7);
+    let status = img.decode(&master(Vec::new()));
+    assert!(
+        status.findings.iter().all(|f| f.kind == FindingKind::Down),
+        "{:?}",
+        status.findings
+    );
+}
+
 #[test]
 fn every_fault_bitmap_sets_its_own_flag() {
     let mut img = Image::new();
@@ -246,7 +283,7 @@ fn line(down: &[u8], upto: u8) -> Vec<StationStatus> {
 
 #[test]
 fn one_station_down_points_at_module_power_cable_and_switches() {
-    let f = diagnose(&line(&[7], 12), true);
+    let f = diagnose(&line(&[7], 12), true, true);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].kind, FindingKind::StationDown);
     assert_eq!(f[0].stations, vec![7]);
@@ -259,7 +296,7 @@ fn one_station_down_points_at_module_power_cable_and_switches() {
 
 #[test]
 fn contiguous_run_to_the_end_is_a_cable_break_between_k_and_k_plus_1() {
-    let f = diagnose(&line(&[5, 6, 7, 8, 9, 10, 11, 12], 12), true);
+    let f = diagnose(&line(&[5, 6, 7, 8, 9, 10, 11, 12], 12), true, true);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].kind, FindingKind::CableBreak);
     assert_eq!(f[0].stations, (5..=12).collect::<Vec<u8>>());
@@ -274,7 +311,7 @@ fn contiguous_run_to_the_end_is_a_cable_break_between_k_and_k_plus_1() {
 
 #[test]
 fn a_run_in_the_middle_is_a_group_and_not_a_cable_break() {
-    let f = diagnose(&line(&[3, 4, 5], 8), true);
+    let f = diagnose(&line(&[3, 4, 5], 8), true, true);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].kind, FindingKind::GroupDown);
     assert_eq!(f[0].stations, vec![3, 4, 5]);
@@ -283,7 +320,7 @@ fn a_run_in_the_middle_is_a_group_and_not_a_cable_break() {
 #[test]
 fn all_stations_down_points_at_master_and_trunk_line() {
     let all: Vec<u8> = (1..=6).collect();
-    let f = diagnose(&line(&all, 6), false);
+    let f = diagnose(&line(&all, 6), false, true);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].kind, FindingKind::AllDown);
     assert!(f[0].text_en.contains("line status is abnormal"));
@@ -298,7 +335,7 @@ fn overlap_is_reported_once_for_both_stations() {
         s[n - 1].data_link_error = true;
         s[n - 1].state = StationState::Faulty;
     }
-    let f = diagnose(&s, true);
+    let f = diagnose(&s, true, true);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].kind, FindingKind::NumberOverlap);
     assert_eq!(f[0].stations, vec![2, 4]);
@@ -309,7 +346,7 @@ fn overlap_is_reported_once_for_both_stations() {
 fn parameter_mismatch_is_reported_instead_of_station_down() {
     let mut s = line(&[3], 6);
     s[2].parameter_mismatch = true;
-    let f = diagnose(&s, true);
+    let f = diagnose(&s, true, true);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].kind, FindingKind::ParameterMismatch);
     assert_eq!(f[0].stations, vec![3]);
@@ -321,7 +358,7 @@ fn blown_fuse_and_switch_change_on_a_running_station_are_reported() {
     s[0].fuse_blown = true;
     s[0].state = StationState::Faulty;
     s[1].switch_changed = true;
-    let f = diagnose(&s, true);
+    let f = diagnose(&s, true, true);
     let kinds: Vec<FindingKind> = f.iter().map(|f| f.kind).collect();
     assert_eq!(
         kinds,
@@ -331,12 +368,12 @@ fn blown_fuse_and_switch_change_on_a_running_station_are_reported() {
 
 #[test]
 fn line_abnormal_with_stations_still_up_is_its_own_finding() {
-    let f = diagnose(&line(&[], 4), false);
+    let f = diagnose(&line(&[], 4), false, true);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].kind, FindingKind::LineAbnormal);
 }
 
 #[test]
 fn healthy_network_has_no_findings() {
-    assert!(diagnose(&line(&[], 64), true).is_empty());
+    assert!(diagnose(&line(&[], 64), true, true).is_empty());
 }

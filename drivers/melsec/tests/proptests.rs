@@ -278,8 +278,9 @@ proptest! {
                 s
             })
             .collect();
+        let whole_line = !master.stations.is_empty();
         let status = NetworkStatus::decode(&master, sw_first, &sw, sb_first, &sb);
-        let again = diagnose(&status.stations, status.line_ok);
+        let again = diagnose(&status.stations, status.line_ok, whole_line);
         prop_assert_eq!(again, status.findings);
     }
 }

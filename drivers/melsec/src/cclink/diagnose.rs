@@ -23,6 +23,9 @@ pub enum FindingKind {
     GroupDown,
     /// A single station is down: module power, its cable/connector, switch settings.
     StationDown,
+    /// A station is down, and the config lists no stations for the line: its neighbours are
+    /// unknown, so no cause (station fault, group, cable break) is inferred.
+    Down,
     /// The station reports a watchdog-timer error.
     WatchdogError,
     /// Duplicate station numbers.
@@ -87,7 +90,12 @@ fn label_zh(s: &StationStatus) -> String {
 
 /// Findings for decoded stations and the line status (pure). Masked stations (reserved,
 /// error-invalid) are ignored.
-pub fn diagnose(stations: &[StationStatus], line_ok: bool) -> Vec<Finding> {
+///
+/// `whole_line`: `stations` are all the line's stations (the config lists them). Without that
+/// list the master's registers only name the stations that report something, so whether
+/// others are down too, or which come before or after a lost one, is unknown: no finding then
+/// claims "all down", a cable break or a group; each lost station is reported as [`FindingKind::Down`].
+pub fn diagnose(stations: &[StationStatus], line_ok: bool, whole_line: bool) -> Vec<Finding> {
     let mut active: Vec<&StationStatus> = stations
         .iter()
         .filter(|s| !matches!(s.state, StationState::Reserved | StationState::ErrorInvalid))
@@ -97,8 +105,10 @@ pub fn diagnose(stations: &[StationStatus], line_ok: bool) -> Vec<Finding> {
 
     let down: Vec<&StationStatus> = active.iter().copied().filter(|s| s.is_down()).collect();
     // One configured station that is down is a station finding unless the line is abnormal.
-    let all_down =
-        !active.is_empty() && down.len() == active.len() && (active.len() >= 2 || !line_ok);
+    let all_down = whole_line
+        && !active.is_empty()
+        && down.len() == active.len()
+        && (active.len() >= 2 || !line_ok);
 
     // Overlap and parameter mismatch explain their stations; they are not "down" findings.
     let overlap: Vec<u8> = active
@@ -181,6 +191,10 @@ pub fn diagnose(stations: &[StationStatus], line_ok: bool) -> Vec<Finding> {
         for s in &active {
             if s.is_down() && !explained(s) {
                 current.push(s);
+                if !whole_line {
+                    // Neighbours unknown: no station is placed next to another.
+                    runs.push(std::mem::take(&mut current));
+                }
             } else if !current.is_empty() {
                 runs.push(std::mem::take(&mut current));
             }
@@ -274,6 +288,21 @@ pub fn diagnose(stations: &[StationStatus], line_ok: bool) -> Vec<Finding> {
                         "Restore the switch setting or power-cycle the station".to_owned(),
                         "恢复开关设置或将该站重新上电".to_owned(),
                         false,
+                    )
+                } else if !whole_line {
+                    (
+                        FindingKind::Down,
+                        format!(
+                            "{} is not in data link; the config lists no stations for this line, so whether others are down too is unknown and no cause is inferred",
+                            label(s)
+                        ),
+                        format!(
+                            "{}未处于数据链接；配置中未列出该线路的站，无法判断其他站是否也断开，因此不推断原因",
+                            label_zh(s)
+                        ),
+                        "List the line's stations in the config ([[devices.cclink.stations]]) so a station fault, a shared supply and a cable break can be told apart; meanwhile check the station's PW and L RUN LEDs and the cable to it".to_owned(),
+                        "在配置中列出该线路的站（[[devices.cclink.stations]]），以区分单站故障、共用电源和电缆断线；在此之前检查该站的 PW、L RUN 指示灯及其电缆".to_owned(),
+                        true,
                     )
                 } else {
                     (

@@ -332,7 +332,7 @@ impl NetworkStatus {
                 s
             })
             .collect::<Vec<_>>();
-        let findings = diagnose(&stations, line_ok);
+        let findings = diagnose(&stations, line_ok, !master.stations.is_empty());
         NetworkStatus {
             line_ok,
             link_scan,
