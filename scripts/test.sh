@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit, property, end-to-end against the simulators and against
-# independent peers (pymodbus, prometheus_client, python-snap7), installed first if missing.
-set -euo pipefail
+# The whole test suite, on a fresh Linux machine with only Rust, Python and Node: first it
+# installs (idempotently, each step skipped when already done) everything the tests need —
+# the independent Python peers (pymodbus, prometheus_client, python-snap7, plc-comm-slmp,
+# pymcprotocol, schemathesis), Debian's chromium and playwright-core for the browser test,
+# Debian's nginx for the reverse-proxy test, cargo-fuzz for the fuzz smoke runs — then runs
+# every test binary even when one fails (`--no-fail-fast`), then a short run of each fuzz
+# target. The exit status is non-zero if anything failed; every failure is reported.
+set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+set -e
 "$root/scripts/setup-test-peers.sh"
+"$root/scripts/setup-browser.sh"
+"$root/scripts/setup-nginx.sh"
+set +e
 export PLCDIAG_PYTHON="$root/.venv/bin/python"
 export PLCDIAG_SNAP7_CLIENT_PYTHON="$root/.venv-snap7-client/bin/python"
-# The browser test (tests/browser.rs) drives this Chromium; scripts/setup-browser.sh installs it.
 export PLCDIAG_CHROMIUM="${PLCDIAG_CHROMIUM:-/usr/bin/chromium}"
-# The reverse-proxy test (tests/proxy.rs) runs this nginx; scripts/setup-nginx.sh installs it.
 export PLCDIAG_NGINX="${PLCDIAG_NGINX:-/usr/sbin/nginx}"
-cd "$root"
-cargo test --workspace --all-targets "$@"
+status=0
+cargo test --workspace --all-targets --no-fail-fast "$@" || status=1
+if [ -x "$root/scripts/fuzz-smoke.sh" ] && [ $# -eq 0 ]; then
+  "$root/scripts/fuzz-smoke.sh" || status=1
+fi
+exit $status

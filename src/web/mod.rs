@@ -12,7 +12,7 @@ mod error;
 mod pages;
 mod serve;
 mod session;
-mod time;
+pub mod time;
 
 use axum::Router;
 use axum::extract::State;

@@ -6,13 +6,13 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 /// The earliest time a request may name: 1970-01-01T00:00:00Z.
-pub(crate) const EARLIEST_MS: i64 = 0;
+pub const EARLIEST_MS: i64 = 0;
 /// The latest time a request may name: 9999-12-31T23:59:59.999Z.
-pub(crate) const LATEST_MS: i64 = 253_402_300_799_999;
+pub const LATEST_MS: i64 = 253_402_300_799_999;
 
 /// Why a time parameter was refused; the message names the parameter and the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum TimeError {
+pub enum TimeError {
     /// Not one of the accepted forms.
     #[error(
         "`{key}`: {value:?} is neither RFC 3339 (2026-11-25T08:00:00Z) nor Unix milliseconds nor YYYY-MM-DDTHH:MM"
@@ -34,7 +34,7 @@ pub(crate) enum TimeError {
 }
 
 /// Parses the time parameter `key`.
-pub(crate) fn parse(key: &'static str, s: &str) -> Result<DateTime<Utc>, TimeError> {
+pub fn parse(key: &'static str, s: &str) -> Result<DateTime<Utc>, TimeError> {
     let out_of_range = || TimeError::OutOfRange {
         key,
         value: s.chars().take(64).collect(),
