@@ -214,7 +214,15 @@ impl Gateway {
             }
             None => (None, None),
         };
-        let pruner = tokio::spawn(prune_alarms(store.clone(), config.gateway.retention));
+        let auth = std::sync::Arc::new(web::AuthState::with_store(
+            config.auth.clone(),
+            store.clone(),
+        ));
+        let pruner = tokio::spawn(prune_alarms(
+            store.clone(),
+            config.gateway.retention,
+            auth.clone(),
+        ));
 
         let listener = match listener {
             Some(l) => l,
@@ -235,7 +243,7 @@ impl Gateway {
             store: store.clone(),
             metrics: metrics.clone(),
             engine: engine_handle,
-            auth: std::sync::Arc::new(web::AuthState::new(config.auth.clone())),
+            auth: auth.clone(),
             base_path: std::sync::Arc::from(config.gateway.base_path.as_str()),
             alarms: alarms_live,
             failed: failed.clone(),
@@ -345,11 +353,13 @@ impl Gateway {
 }
 
 /// Deletes finished alarms, their journal and delivered notifications older than the
-/// retention, once an hour (the store writer does the same for the history).
-async fn prune_alarms(store: Store, retention: Duration) {
+/// retention, and expired login sessions, once an hour (the store writer does the same for
+/// the history).
+async fn prune_alarms(store: Store, retention: Duration, auth: std::sync::Arc<web::AuthState>) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
+        auth.expire_sessions().await;
         // The config caps durations at 100 years; a cut-off out of range prunes nothing.
         let Some(cutoff) = chrono::Duration::from_std(retention)
             .ok()

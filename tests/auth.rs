@@ -733,3 +733,37 @@ async fn behind_a_trusted_proxy_the_rate_limit_counts_the_address_the_proxy_adde
     assert_eq!(r.status, 429);
     gw.stop().await;
 }
+
+/// Issue 12: a restart no longer logs operators out; the role is the config's at each request,
+/// so a demoted or removed user loses their rights with the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_survives_a_restart_and_its_role_follows_the_config() {
+    let text = auth_config("[gateway]\ndatabase = \"h.db\"\n");
+    let gw = TestGateway::start(&text).await;
+    let s = Browser::new(&gw, "").login("otto", "otto-pw").await;
+    let dir = gw.stop().await;
+
+    let gw = TestGateway::start_in(&text, dir).await;
+    let (status, _) = send(&gw.base, "GET", "/api/alarms", Who::Session(&s)).await;
+    assert_eq!(status, 200, "still logged in after a restart");
+    let (status, _) = send(&gw.base, "POST", "/api/alarms/1/ack", Who::Session(&s)).await;
+    assert_ne!(status, 403, "an operator may acknowledge");
+    let dir = gw.stop().await;
+
+    // Otto is a viewer now: the same session may read, not write.
+    let demoted = text.replacen("role = \"operator\"", "role = \"viewer\"", 1);
+    assert_ne!(demoted, text);
+    let gw = TestGateway::start_in(&demoted, dir).await;
+    let (status, _) = send(&gw.base, "GET", "/api/alarms", Who::Session(&s)).await;
+    assert_eq!(status, 200);
+    let (status, _) = send(&gw.base, "POST", "/api/alarms/1/ack", Who::Session(&s)).await;
+    assert_eq!(status, 403, "the role of the config, not of the login");
+    let dir = gw.stop().await;
+
+    // Otto is gone from the config: the session ends.
+    let removed = text.replacen("name = \"otto\"", "name = \"olga\"", 1);
+    let gw = TestGateway::start_in(&removed, dir).await;
+    let (status, _) = send(&gw.base, "GET", "/api/alarms", Who::Session(&s)).await;
+    assert_eq!(status, 401);
+    gw.stop().await;
+}

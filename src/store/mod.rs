@@ -11,6 +11,7 @@ pub mod fault;
 pub mod outbox;
 mod sampling;
 pub mod series;
+pub mod sessions;
 pub mod writer;
 
 pub use diag_page::{DiagPage, DiagPageAt, DiagPosition, parse_class};

@@ -48,13 +48,27 @@ pub struct AuthState {
 }
 
 impl AuthState {
-    /// Fresh state: no sessions, no failures.
+    /// Fresh state: no sessions, no failures; sessions live in memory only.
     pub fn new(config: AuthConfig) -> Self {
         Self {
             config,
             sessions: Sessions::default(),
             limiter: LoginLimiter::default(),
         }
+    }
+
+    /// Sessions kept in `store`, so they survive a restart.
+    pub fn with_store(config: AuthConfig, store: crate::store::Store) -> Self {
+        Self {
+            config,
+            sessions: Sessions::with_store(store),
+            limiter: LoginLimiter::default(),
+        }
+    }
+
+    /// Deletes expired sessions from the store (the gateway calls it hourly).
+    pub async fn expire_sessions(&self) {
+        self.sessions.expire_saved().await;
     }
 }
 
@@ -117,7 +131,7 @@ enum Identity {
 #[derive(Clone, Copy)]
 struct CsrfChecked;
 
-fn identify(headers: &HeaderMap, state: &AppState) -> Identity {
+async fn identify(headers: &HeaderMap, state: &AppState) -> Identity {
     if let Some(v) = headers.get(AUTHORIZATION) {
         let presented = v
             .to_str()
@@ -138,9 +152,23 @@ fn identify(headers: &HeaderMap, state: &AppState) -> Identity {
             None => Identity::BadToken,
         };
     }
-    match cookie(headers, SESSION_COOKIE).and_then(|id| state.auth.sessions.get(id)) {
-        Some(s) => Identity::Session(s),
-        None => Identity::Anonymous,
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Identity::Anonymous;
+    };
+    let Some(mut s) = state.auth.sessions.get(id).await else {
+        return Identity::Anonymous;
+    };
+    // The role is the config's now, not the one at login: a demoted or removed user loses
+    // their rights at the next request, also after a restart.
+    match state.auth.config.users.iter().find(|u| u.name == s.name) {
+        Some(u) => {
+            s.role = u.role;
+            Identity::Session(s)
+        }
+        None => {
+            state.auth.sessions.remove(id).await;
+            Identity::Anonymous
+        }
     }
 }
 
@@ -186,7 +214,7 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     }
     let api = req.uri().path().starts_with("/api/") || req.uri().path() == "/api";
     let read = is_read(req.method());
-    let role = match identify(req.headers(), &state) {
+    let role = match identify(req.headers(), &state).await {
         Identity::Token { role, .. } => role,
         Identity::Session(s) => {
             if !read {
@@ -307,7 +335,7 @@ impl OptionalFromRequestParts<AppState> for CurrentUser {
         if !auth_enabled(state) {
             return Ok(None);
         }
-        Ok(match identify(&parts.headers, state) {
+        Ok(match identify(&parts.headers, state).await {
             Identity::Session(s) => Some(Self {
                 name: s.name,
                 role: s.role,
@@ -359,7 +387,7 @@ impl FromRequestParts<AppState> for Caller {
         if !auth_enabled(state) {
             return Ok(Self::Open);
         }
-        let (name, role) = match identify(&parts.headers, state) {
+        let (name, role) = match identify(&parts.headers, state).await {
             Identity::Token { name, role } => (name, role),
             Identity::Session(s) => {
                 // The guard checked the token (header or form field); without the guard only

@@ -1,10 +1,14 @@
-//! Logging in and out: the login form, sessions and the login rate limit, in memory.
+//! Logging in and out: the login form, sessions and the login rate limit.
 //!
 //! Invariants: a session id is 256 bits from the operating system's random source and is
-//! stored only as its SHA-256, so neither a lookup's timing nor a memory dump gives out a usable
-//! cookie; a session ends after [`IDLE`] without a request or [`ABSOLUTE`] after the login,
-//! whichever comes first; everything is lost on restart (people log in again). Times come from
-//! `tokio::time::Instant`, so tests move them with a paused clock instead of sleeping.
+//! stored only as its SHA-256, so neither a lookup's timing nor a memory or database dump gives
+//! out a usable cookie; a session ends after [`IDLE`] without a request or [`ABSOLUTE`] after
+//! the login, whichever comes first. Sessions are kept in the history database (see
+//! `store::sessions`) with an in-memory cache in front, so a restart does not log people out;
+//! a session that cannot be saved (a full disk) still works until the restart. The role is not
+//! part of a session: the caller looks it up in the config on every request. Times come from
+//! `tokio::time::Instant`, so tests move them with a paused clock instead of sleeping; the
+//! database keeps wall-clock milliseconds.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -68,15 +72,40 @@ struct Entry {
     info: SessionInfo,
     created: Instant,
     last_seen: Instant,
+    /// When `last_seen` was last written to the database.
+    saved_seen: Instant,
 }
+
+/// How often a session's activity is written to the database (the idle limit is hours).
+const SAVE_SEEN_EVERY: Duration = Duration::from_secs(60);
 
 /// The sessions of logged-in people.
 #[derive(Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Entry>>,
+    store: Option<crate::store::Store>,
+}
+
+/// Unix milliseconds of the wall clock now.
+fn wall_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The instant `ms_ago` milliseconds before `now` (or `now` if that is before the clock's start).
+fn ago(now: Instant, ms_ago: i64) -> Instant {
+    let d = Duration::from_millis(u64::try_from(ms_ago).unwrap_or(0));
+    now.checked_sub(d).unwrap_or(now)
 }
 
 impl Sessions {
+    /// Sessions kept in `store` as well as in memory.
+    pub(crate) fn with_store(store: crate::store::Store) -> Self {
+        Self {
+            map: Mutex::default(),
+            store: Some(store),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
         // A panic while holding the lock leaves the map consistent (every change is one call).
         self.map
@@ -85,7 +114,24 @@ impl Sessions {
     }
 
     /// Starts a session; returns the id for the cookie.
-    pub(crate) fn create(&self, name: &str, role: Role) -> (String, SessionInfo) {
+    pub(crate) async fn create(&self, name: &str, role: Role) -> (String, SessionInfo) {
+        let (id, info) = self.create_in_memory(name, role);
+        if let Some(store) = &self.store {
+            let now = wall_ms();
+            let saved = crate::store::sessions::StoredSession {
+                name: info.name.clone(),
+                csrf: info.csrf.clone(),
+                created_ms: now,
+                seen_ms: now,
+            };
+            if let Err(e) = store.session_insert(&key(&id), &saved).await {
+                tracing::warn!(user = %name, error = %e, "session not saved; it lasts until the gateway restarts");
+            }
+        }
+        (id, info)
+    }
+
+    fn create_in_memory(&self, name: &str, role: Role) -> (String, SessionInfo) {
         let id = random_token();
         let info = SessionInfo {
             name: name.to_owned(),
@@ -106,28 +152,97 @@ impl Sessions {
                 info: info.clone(),
                 created: now,
                 last_seen: now,
+                saved_seen: now,
             },
         );
         (id, info)
     }
 
-    /// The session with this id if it is still valid; counts as activity.
-    pub(crate) fn get(&self, id: &str) -> Option<SessionInfo> {
+    /// The session with this id if it is still valid; counts as activity. A session not in
+    /// memory (the gateway restarted since the login) is read from the database.
+    pub(crate) async fn get(&self, id: &str) -> Option<SessionInfo> {
         let now = Instant::now();
         let k = key(id);
-        let mut map = self.lock();
-        let entry = map.get_mut(&k)?;
-        if !alive(entry, now) {
-            map.remove(&k);
-            return None;
+        let cached = {
+            let mut map = self.lock();
+            match map.get_mut(&k) {
+                Some(entry) if alive(entry, now) => {
+                    entry.last_seen = now;
+                    let save = now.duration_since(entry.saved_seen) >= SAVE_SEEN_EVERY;
+                    if save {
+                        entry.saved_seen = now;
+                    }
+                    Some((entry.info.clone(), save))
+                }
+                Some(_) => {
+                    map.remove(&k);
+                    None
+                }
+                None => None,
+            }
+        };
+        match cached {
+            Some((info, save)) => {
+                if save && let Some(store) = &self.store {
+                    let _ = store.session_seen(&k, wall_ms()).await;
+                }
+                Some(info)
+            }
+            None => self.load(k, now).await,
         }
-        entry.last_seen = now;
-        Some(entry.info.clone())
     }
 
-    /// Ends a session (logout).
-    pub(crate) fn remove(&self, id: &str) {
-        self.lock().remove(&key(id));
+    /// A session from the database, cached if it is still valid.
+    async fn load(&self, k: [u8; 32], now: Instant) -> Option<SessionInfo> {
+        let store = self.store.as_ref()?;
+        let saved = store.session(&k).await.ok()??;
+        let wall = wall_ms();
+        let entry = Entry {
+            info: SessionInfo {
+                name: saved.name,
+                // Re-checked against the config by the caller on every request.
+                role: Role::Viewer,
+                csrf: saved.csrf,
+            },
+            created: ago(now, wall.saturating_sub(saved.created_ms)),
+            last_seen: ago(now, wall.saturating_sub(saved.seen_ms)),
+            saved_seen: now,
+        };
+        if !alive(&entry, now) {
+            let _ = store.session_delete(&k).await;
+            return None;
+        }
+        let _ = store.session_seen(&k, wall).await;
+        let mut entry = entry;
+        entry.last_seen = now;
+        let info = entry.info.clone();
+        self.lock().insert(k, entry);
+        Some(info)
+    }
+
+    /// Ends a session (logout, or a user no longer in the config).
+    pub(crate) async fn remove(&self, id: &str) {
+        let k = key(id);
+        self.lock().remove(&k);
+        if let Some(store) = &self.store
+            && let Err(e) = store.session_delete(&k).await
+        {
+            tracing::warn!(error = %e, "ended session not deleted from the database: after a restart it would be valid again until it expires");
+        }
+    }
+
+    /// Deletes expired sessions from the database (memory prunes itself at each login).
+    pub(crate) async fn expire_saved(&self) {
+        let Some(store) = &self.store else { return };
+        let now = wall_ms();
+        let idle = i64::try_from(IDLE.as_millis()).unwrap_or(i64::MAX);
+        let absolute = i64::try_from(ABSOLUTE.as_millis()).unwrap_or(i64::MAX);
+        if let Err(e) = store
+            .sessions_expire(now.saturating_sub(idle), now.saturating_sub(absolute))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot delete expired sessions; will retry");
+        }
     }
 }
 
@@ -464,7 +579,7 @@ pub(super) async fn login(
     match user {
         Some(u) if verified => {
             state.auth.limiter.succeeded(&keys[0]);
-            let (id, _) = state.auth.sessions.create(&u.name, u.role);
+            let (id, _) = state.auth.sessions.create(&u.name, u.role).await;
             tracing::info!(user = %u.name, role = u.role.as_str(), "login");
             let secure = https(&headers, &state.auth.config);
             let mut r = Redirect::to(&next).into_response();
@@ -529,12 +644,12 @@ pub(super) async fn logout(State(state): State<AppState>, request: Request) -> R
     let headers = request.headers().clone();
     let secure = https(&headers, &state.auth.config);
     if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && let Some(s) = state.auth.sessions.get(id)
+        && let Some(s) = state.auth.sessions.get(id).await
     {
         if let Err(r) = check_csrf(request, &s.csrf).await {
             return r;
         }
-        state.auth.sessions.remove(id);
+        state.auth.sessions.remove(id).await;
         tracing::info!(user = %s.name, "logout");
     }
     let mut r = Redirect::to(&format!("{}/login", state.base_path)).into_response();
@@ -575,45 +690,87 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_session_ends_after_the_idle_time_without_requests() {
         let s = Sessions::default();
-        let (id, info) = s.create("ann", Role::Operator);
+        let (id, info) = s.create("ann", Role::Operator).await;
         assert_eq!(info.csrf.len(), 64);
         assert_eq!(id.len(), 64);
         tokio::time::advance(IDLE - Duration::from_secs(1)).await;
-        assert_eq!(s.get(&id).map(|i| i.name), Some("ann".to_owned()));
+        assert_eq!(s.get(&id).await.map(|i| i.name), Some("ann".to_owned()));
         tokio::time::advance(IDLE - Duration::from_secs(1)).await;
         assert!(
-            s.get(&id).is_some(),
+            s.get(&id).await.is_some(),
             "the request above counted as activity"
         );
         tokio::time::advance(IDLE).await;
-        assert!(s.get(&id).is_none());
+        assert!(s.get(&id).await.is_none());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_session_ends_at_the_absolute_limit_however_busy() {
         let s = Sessions::default();
-        let (id, _) = s.create("ann", Role::Viewer);
+        let (id, _) = s.create("ann", Role::Viewer).await;
         let step = Duration::from_secs(3600);
         let mut t = Duration::ZERO;
         while t + step < ABSOLUTE {
             tokio::time::advance(step).await;
             t += step;
-            assert!(s.get(&id).is_some(), "at {t:?}");
+            assert!(s.get(&id).await.is_some(), "at {t:?}");
         }
         tokio::time::advance(step).await;
-        assert!(s.get(&id).is_none());
+        assert!(s.get(&id).await.is_none());
     }
 
     #[tokio::test(start_paused = true)]
     async fn logout_removes_the_session_and_unknown_ids_find_nothing() {
         let s = Sessions::default();
-        let (id, _) = s.create("ann", Role::Viewer);
-        let (other, _) = s.create("bob", Role::Viewer);
+        let (id, _) = s.create("ann", Role::Viewer).await;
+        let (other, _) = s.create("bob", Role::Viewer).await;
         assert_ne!(id, other);
-        s.remove(&id);
-        assert!(s.get(&id).is_none());
-        assert!(s.get(&other).is_some());
-        assert!(s.get("not-a-session").is_none());
+        s.remove(&id).await;
+        assert!(s.get(&id).await.is_none());
+        assert!(s.get(&other).await.is_some());
+        assert!(s.get("not-a-session").await.is_none());
+    }
+
+    /// Issue 12: sessions survive a restart. A second `Sessions` over the same database is the
+    /// restarted gateway: it finds the session, with its CSRF token and its age.
+    #[tokio::test]
+    async fn a_session_survives_a_restart_and_logout_ends_it_there_too() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = dir.path().join("h.db");
+        let store = crate::store::Store::open(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (id, info) = Sessions::with_store(store.clone())
+            .create("ann", Role::Operator)
+            .await;
+        // The database holds the id's hash, never the id.
+        let url = format!("sqlite://{}", db.display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let raw: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key FROM sessions")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_default();
+        assert_eq!(raw, vec![key(&id).to_vec()]);
+        assert!(
+            !raw[0]
+                .windows(8)
+                .any(|w| id.as_bytes().windows(8).any(|x| x == w))
+        );
+
+        let restarted = Sessions::with_store(store.clone());
+        let again = restarted
+            .get(&id)
+            .await
+            .unwrap_or_else(|| panic!("session lost"));
+        assert_eq!(
+            (again.name.as_str(), again.csrf.as_str()),
+            ("ann", info.csrf.as_str())
+        );
+        assert!(restarted.get("not-a-session").await.is_none());
+        restarted.remove(&id).await;
+        assert!(Sessions::with_store(store).get(&id).await.is_none());
     }
 
     #[tokio::test(start_paused = true)]

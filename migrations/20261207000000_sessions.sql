@@ -1,0 +1,10 @@
+-- Login sessions, so a restart does not log operators out. `key` is the SHA-256 of the
+-- cookie's session id (the id itself is never stored); the role is not stored: it is looked
+-- up in the config on every request.
+CREATE TABLE sessions (
+    key BLOB PRIMARY KEY,
+    name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    seen_ms INTEGER NOT NULL
+);
