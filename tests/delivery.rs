@@ -243,3 +243,79 @@ url = "http://{addr}/hook"
     gw.stop().await;
     server.abort();
 }
+
+/// Issue 12: a receiver that always fails does not hold its notices forever: past
+/// `max_attempts` they are dead-lettered, listed by the API and on the alarms page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_a_receiver_keeps_failing_are_given_up_and_listed() {
+    let receiver = Receiver {
+        got: Arc::default(),
+        fail_first: Arc::new(AtomicUsize::new(usize::MAX)),
+    };
+    let (addr, _server) = serve(receiver.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let sim = modbus_sim().await;
+    let port = sim.addr().map_or(0, |a| a.port());
+    let text = format!(
+        r#"[gateway]
+database = "h.db"
+
+[[devices]]
+name = "boiler"
+kind = "modbus"
+address = "tcp://127.0.0.1:{port}"
+interval = "50ms"
+
+[[devices.tags]]
+name = "level"
+address = "hr:0"
+
+[[rules]]
+name = "level_high"
+device = "boiler"
+when = "level > 150"
+
+[[receivers]]
+name = "broken-hook"
+kind = "webhook"
+url = "http://{addr}/hook"
+max_attempts = 2
+"#
+    );
+    let gw = TestGateway::start(&text).await;
+    sim.set_holding(0, &[200]);
+    open_alarm(&gw, "unacknowledged").await;
+    let dead = wait_for("a notice given up", LIMIT, || async {
+        let (_, body) = gw.get_json("/api/notifications/undelivered").await;
+        body["notices"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .cloned()
+    })
+    .await;
+    assert_eq!(dead[0]["receiver"], "broken-hook", "{dead:?}");
+    assert_eq!(dead[0]["transition"], "raised", "{dead:?}");
+    assert_eq!(dead[0]["attempts"], 2, "{dead:?}");
+    let reason = dead[0]["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.starts_with("given up after 2 failed attempts"),
+        "{reason}"
+    );
+    let page = gw
+        .http
+        .get(format!("{}/alarms", gw.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let html = scraper::Html::parse_document(&page);
+    let row = scraper::Selector::parse("#undelivered tbody tr").unwrap_or_else(|e| panic!("{e:?}"));
+    let rows: Vec<String> = html.select(&row).map(|r| r.text().collect()).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains("broken-hook") && rows[0].contains("given up"),
+        "{rows:?}"
+    );
+    gw.stop().await;
+}

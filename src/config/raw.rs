@@ -356,6 +356,12 @@ pub struct RawReceiver {
     pub max_batch: Option<usize>,
     /// Per-request timeout. Default `"10s"`.
     pub timeout: Option<Spanned<String>>,
+    /// Give up on a notice this long after it was made, while the receiver keeps failing: it
+    /// is dead-lettered (listed on the alarms page and in the API, counted, logged) so that
+    /// the notices after it go out. `"0s"` never gives up. Default `"24h"`.
+    pub max_age: Option<Spanned<String>>,
+    /// Give up on a notice after this many failed attempts. Default 0: no limit by count.
+    pub max_attempts: Option<u32>,
 }
 
 /// `[auth]`: who may see the UI and the API and who may act on alarms. Without any user and

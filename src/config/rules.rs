@@ -492,6 +492,12 @@ impl Checker<'_> {
                 &format!("receiver `{name}`: timeout"),
                 cfg.timeout,
             );
+            cfg.max_age = self.duration(
+                &r.max_age,
+                &format!("receiver `{name}`: max_age"),
+                cfg.max_age,
+            );
+            cfg.max_attempts = r.max_attempts.unwrap_or(cfg.max_attempts);
             out.push(Arc::new(cfg));
         }
         out

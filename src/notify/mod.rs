@@ -15,7 +15,11 @@
 //! accepted the request that carried it, and dead-lettered (with the reason) only when the
 //! receiver rejected it for good or its payload cannot be read; every other failure is retried
 //! with backoff, forever, with the same rows under the same `Idempotency-Key`, also after a
-//! restart. Nothing is dropped by rate limiting: rows that wait go into the next digest.
+//! restart, until the receiver's `max_age` or `max_attempts` is reached: then the rows are
+//! dead-lettered as given up, so one receiver that never answers cannot hold its later notices
+//! forever (the order of what is delivered is kept; what is given up is listed in the API and
+//! on the alarms page). Nothing is dropped by rate limiting: rows that wait go into the next
+//! digest.
 
 pub mod delivery;
 pub mod format;
@@ -129,6 +133,10 @@ pub struct ReceiverConfig {
     pub timeout: Duration,
     /// Base URL of the gateway's UI, for links (`generatorURL`, `externalURL`, digest links).
     pub external_url: Option<String>,
+    /// While the receiver fails, a notice older than this is dead-lettered (zero: never).
+    pub max_age: Duration,
+    /// While the receiver fails, a notice that failed this often is dead-lettered (0: never).
+    pub max_attempts: u32,
 }
 
 impl ReceiverConfig {
@@ -149,6 +157,8 @@ impl ReceiverConfig {
             max_batch: 100,
             timeout: Duration::from_secs(10),
             external_url: None,
+            max_age: Duration::from_secs(24 * 3600),
+            max_attempts: 0,
         }
     }
 

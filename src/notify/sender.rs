@@ -404,6 +404,32 @@ impl Task {
         }
     }
 
+    /// The reason to stop retrying `batch` after `failures` failed attempts in this run, if
+    /// its oldest notice is past the receiver's `max_age` or any row past `max_attempts`.
+    fn give_up(&self, batch: &Batch, failures: u32, reason: &str) -> Option<String> {
+        let r = &self.receiver;
+        // Attempts before this run (a restart keeps counting) and those of this run.
+        let attempts = batch
+            .rows
+            .iter()
+            .map(|p| p.row.attempts)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(i64::from(failures));
+        let oldest = batch.rows.iter().map(|p| p.row.created).min()?;
+        let age = (Utc::now() - oldest).to_std().unwrap_or_default();
+        let too_old = !r.max_age.is_zero() && age >= r.max_age;
+        let too_often = r.max_attempts > 0 && attempts >= i64::from(r.max_attempts);
+        (too_old || too_often).then(|| {
+            format!(
+                "given up after {attempts} failed attempts over {} (max_age {}, max_attempts {}): {reason}",
+                humantime::format_duration(Duration::from_secs(age.as_secs())),
+                humantime::format_duration(r.max_age),
+                r.max_attempts
+            )
+        })
+    }
+
     /// Sends `batch` until it is delivered or rejected; `None` if stopped first (the rows stay
     /// pending with their key).
     async fn deliver(&mut self, batch: Batch) -> Option<()> {
@@ -438,6 +464,23 @@ impl Task {
                         async move { s.outbox_failed(&i, &r).await }
                     })
                     .await?;
+                    if let Some(why) = self.give_up(&batch, backoff.attempts() + 1, &reason) {
+                        let i = ids.clone();
+                        let r = why.clone();
+                        self.persist("dead-letter notices given up", move |s| {
+                            let (i, r) = (i.clone(), r.clone());
+                            async move { s.outbox_dead(&i, &r, Utc::now()).await }
+                        })
+                        .await?;
+                        emit_dead_lettered(
+                            &self.metrics,
+                            &self.receiver,
+                            &batch.key,
+                            ids.len(),
+                            &why,
+                        );
+                        return Some(());
+                    }
                     let backoff_delay = backoff.next_delay();
                     let delay = after.filter(|a| !a.is_zero()).unwrap_or(backoff_delay);
                     emit_retrying(

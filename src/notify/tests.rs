@@ -221,9 +221,11 @@ where
 /// A request timeout that paused time cannot reach by accident (see the module doc).
 const PATIENT: Duration = Duration::from_secs(86_400);
 
+/// A webhook that never gives up (the notices here are dated [`t0`], months ago).
 fn webhook(name: &str, url: Secret) -> ReceiverConfig {
     let mut r = ReceiverConfig::defaults(name, ReceiverKind::Webhook, url);
     r.timeout = PATIENT;
+    r.max_age = Duration::ZERO;
     r
 }
 
@@ -658,4 +660,98 @@ async fn a_test_send_to_a_closed_port_fails_without_showing_the_token() {
             assert!(text.contains(&format!("http://{addr}")), "{text}");
         }
     }
+}
+
+/// Issue 12: a receiver that keeps failing cannot hold its later notices forever. Past
+/// `max_attempts` (or `max_age`) the notice is dead-lettered with the reason, and the notices
+/// after it go out in order.
+#[tokio::test(start_paused = true)]
+async fn a_notice_the_receiver_keeps_failing_is_given_up_and_the_next_ones_go_out() {
+    let _ticker = Ticker::start();
+    let (_dir, store) = open_store().await;
+    let rx = TestReceiver::start(
+        vec![reply(503, ""), reply(503, ""), reply(503, "")],
+        reply(200, ""),
+    )
+    .await;
+    let metrics = Metrics::new();
+    let first = commit(
+        &store,
+        vec![notice(1, "press-07", Transition::Raised)],
+        "ops",
+    )
+    .await;
+    let mut receiver = webhook("ops", rx.url("/"));
+    receiver.max_attempts = 3;
+    let notifier = start(&store, vec![receiver], &metrics);
+    notifier.wake();
+    wait_for("the first notice given up", || async {
+        counts(&store, "ops").await.dead == 1
+    })
+    .await;
+    let next = commit(
+        &store,
+        vec![notice(2, "press-07", Transition::Cleared)],
+        "ops",
+    )
+    .await;
+    notifier.wake();
+    wait_for("the next notice delivered", || async {
+        counts(&store, "ops").await.delivered == 1
+    })
+    .await;
+    notifier.stop().await;
+    let sent: Vec<Vec<i64>> = rx.got().iter().map(Got::journal_ids).collect();
+    assert_eq!(
+        sent,
+        vec![first.clone(), first.clone(), first.clone(), next]
+    );
+    let dead = store
+        .outbox_dead_letters("ops", 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].journal_id, first[0]);
+    assert!(
+        dead[0]
+            .reason
+            .starts_with("given up after 3 failed attempts"),
+        "{}",
+        dead[0].reason
+    );
+    assert_eq!(metrics.notify_counts("ops").dead_lettered, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notice_older_than_max_age_is_given_up_at_its_next_failure() {
+    let _ticker = Ticker::start();
+    let (_dir, store) = open_store().await;
+    let rx = TestReceiver::start(vec![], reply(500, "")).await;
+    let metrics = Metrics::new();
+    // Dated months ago: past a max_age of a day at its first failure.
+    commit(
+        &store,
+        vec![notice(1, "press-07", Transition::Raised)],
+        "ops",
+    )
+    .await;
+    let mut receiver = webhook("ops", rx.url("/"));
+    receiver.max_age = Duration::from_secs(24 * 3600);
+    let notifier = start(&store, vec![receiver], &metrics);
+    notifier.wake();
+    wait_for("given up", || async {
+        counts(&store, "ops").await.dead == 1
+    })
+    .await;
+    notifier.stop().await;
+    assert_eq!(rx.got().len(), 1, "tried once, then given up");
+    let dead = store
+        .outbox_dead_letters("ops", 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        dead[0].reason.contains("max_age 1day"),
+        "{}",
+        dead[0].reason
+    );
 }

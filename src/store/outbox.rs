@@ -273,6 +273,68 @@ impl Store {
     }
 }
 
+/// A notice that was not delivered, with what it was about: the dead-letter list of the API
+/// and the alarms page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Undelivered {
+    /// Outbox row id.
+    pub id: i64,
+    /// The receiver it was for.
+    pub receiver: String,
+    /// The journal row (and so the transition) it carried.
+    pub journal_id: i64,
+    /// The activation.
+    pub alarm_id: i64,
+    /// The rule, device and transition, while the journal still holds the row.
+    pub rule: Option<String>,
+    /// The device.
+    pub device: Option<String>,
+    /// The transition.
+    pub transition: Option<String>,
+    /// When the change was made.
+    pub created: DateTime<Utc>,
+    /// When it was dead-lettered.
+    pub dead_at: DateTime<Utc>,
+    /// Failed attempts.
+    pub attempts: i64,
+    /// Why: the receiver's refusal, an unreadable row, or given up after `max_age`/`max_attempts`.
+    pub reason: String,
+}
+
+impl Store {
+    /// Dead-lettered notices of every receiver, newest first, at most `limit`.
+    pub async fn undelivered(&self, limit: u32) -> Result<Vec<Undelivered>, Error> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.receiver, o.journal_id, o.alarm_id, o.created_ms, o.dead_ms,
+                    o.attempts, o.last_error, j.rule, j.device, j.transition
+             FROM outbox o LEFT JOIN alarm_journal j ON j.id = o.journal_id
+             WHERE o.dead_ms IS NOT NULL ORDER BY o.dead_ms DESC, o.id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Undelivered {
+                    id: r.try_get("id")?,
+                    receiver: r.try_get("receiver")?,
+                    journal_id: r.try_get("journal_id")?,
+                    alarm_id: r.try_get("alarm_id")?,
+                    rule: r.try_get("rule")?,
+                    device: r.try_get("device")?,
+                    transition: r.try_get("transition")?,
+                    created: from_millis(r.try_get("created_ms")?),
+                    dead_at: from_millis(r.try_get("dead_ms")?),
+                    attempts: r.try_get("attempts")?,
+                    reason: r
+                        .try_get::<Option<String>, _>("last_error")?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -307,3 +307,26 @@ pub(super) async fn unshelve(
         .map_err(engine_error)?;
     done(&state, id).await
 }
+
+#[derive(Deserialize)]
+pub(super) struct UndeliveredQuery {
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub(super) struct UndeliveredPage {
+    notices: Vec<crate::store::outbox::Undelivered>,
+}
+
+/// `GET /api/notifications/undelivered?limit=`: notices dead-lettered (refused by the receiver,
+/// unreadable, or given up after the receiver's `max_age`/`max_attempts`), newest first;
+/// default 100, at most 10,000.
+pub(super) async fn undelivered(
+    State(state): State<AppState>,
+    Query(q): Query<UndeliveredQuery>,
+) -> WebResult<Json<UndeliveredPage>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    Ok(Json(UndeliveredPage {
+        notices: state.store.undelivered(limit).await?,
+    }))
+}

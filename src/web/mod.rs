@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alarms/{id}/ack", post(alarms::ack))
         .route("/api/alarms/{id}/shelve", post(alarms::shelve))
         .route("/api/alarms/{id}/unshelve", post(alarms::unshelve))
+        .route("/api/notifications/undelivered", get(alarms::undelivered))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,

@@ -90,6 +90,9 @@ struct Opt {
     selected: bool,
 }
 
+/// The newest dead-lettered notices the alarms page lists.
+const UNDELIVERED_ROWS: u32 = 50;
+
 #[derive(Template)]
 #[template(path = "alarms/index.html")]
 struct AlarmsPage {
@@ -104,6 +107,14 @@ struct AlarmsPage {
     priorities: Vec<Opt>,
     states: Vec<Opt>,
     transitions: Vec<Opt>,
+    undelivered: Vec<UndeliveredRow>,
+}
+
+/// A dead-lettered notice as the alarms page lists it.
+struct UndeliveredRow {
+    u: crate::store::outbox::Undelivered,
+    dead_at: String,
+    transition: &'static str,
 }
 
 fn options<T: Copy + PartialEq>(
@@ -234,6 +245,21 @@ async fn render(state: &AppState, ctx: &PageCtx, q: &AlarmQuery) -> Result<Alarm
             j,
         })
         .collect();
+    let undelivered = state
+        .store
+        .undelivered(UNDELIVERED_ROWS)
+        .await?
+        .into_iter()
+        .map(|u| UndeliveredRow {
+            dead_at: rfc3339(u.dead_at),
+            transition: u
+                .transition
+                .as_deref()
+                .and_then(|tr| TRANSITIONS.into_iter().find(|x| x.as_str() == tr))
+                .map_or("", |tr| ctx.lang.transition(tr)),
+            u,
+        })
+        .collect();
     let k = state
         .store
         .alarm_kpis(now - Duration::hours(24), now)
@@ -266,6 +292,7 @@ async fn render(state: &AppState, ctx: &PageCtx, q: &AlarmQuery) -> Result<Alarm
         active,
         history,
         kpis,
+        undelivered,
         durations: &DURATIONS,
         device: device.unwrap_or_default(),
         rule: rule.unwrap_or_default(),
