@@ -4,6 +4,7 @@
 #   .venv               pymodbus, prometheus_client, python-snap7 2.0.2 (native Snap7 server),
 #                       plc-comm-slmp and pymcprotocol (independent MC protocol clients)
 #   .venv-snap7-client  python-snap7 3.3.0 (pure-Python S7 client; cannot share a venv with 2.0.2)
+#   .venv-schemathesis  schemathesis (fuzzes the JSON API against its OpenAPI description)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -22,3 +23,4 @@ install "$root/.venv" "$root/tests/peers/requirements.txt"
 if [ -f "$root/tests/peers/requirements-snap7-client.txt" ]; then
   install "$root/.venv-snap7-client" "$root/tests/peers/requirements-snap7-client.txt"
 fi
+install "$root/.venv-schemathesis" "$root/tests/peers/requirements-schemathesis.txt"

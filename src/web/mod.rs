@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         // Browsers ask for it with every page; there is none (yet), and that is no error.
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
         .route("/api/devices", get(devices::list))
         .route("/api/devices/{name}", get(devices::one))
         .route("/api/devices/{name}/history", get(devices::history))
@@ -147,6 +148,14 @@ async fn metrics(State(state): State<AppState>) -> WebResult<Response> {
         body,
     )
         .into_response())
+}
+
+/// The OpenAPI description of the JSON API (written by `web/api/openapi.py`).
+const OPENAPI: &str = include_str!("../../web/api/openapi.json");
+
+/// `GET /api/openapi.json`.
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn not_found() -> WebError {
@@ -310,5 +319,48 @@ mod tests {
                 _ => format!("%{b:02X}"),
             })
             .collect()
+    }
+
+    /// The OpenAPI document names exactly the router's `/api` routes, each with the router's
+    /// methods, and parses as JSON.
+    #[test]
+    fn the_openapi_document_describes_every_api_route_and_no_other() {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI).unwrap_or_else(|e| panic!("openapi.json: {e}"));
+        let mut documented: Vec<String> = doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .flat_map(|(path, item)| {
+                        item.as_object()
+                            .into_iter()
+                            .flat_map(|m| m.keys())
+                            .map(move |method| format!("{} {path}", method.to_uppercase()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        documented.sort();
+        // The routes as the router is built (this file and auth.rs), read from the source.
+        let mut routed = Vec::new();
+        for source in [include_str!("mod.rs"), include_str!("auth.rs")] {
+            for line in source.lines().map(str::trim) {
+                let Some(rest) = line.strip_prefix(".route(\"/api/") else {
+                    continue;
+                };
+                let Some((path, handler)) = rest.split_once("\", ") else {
+                    continue;
+                };
+                let method = if handler.starts_with("post(") {
+                    "POST"
+                } else {
+                    "GET"
+                };
+                routed.push(format!("{method} /api/{path}"));
+            }
+        }
+        routed.sort();
+        assert_eq!(documented, routed);
     }
 }
