@@ -735,7 +735,8 @@ async fn behind_a_trusted_proxy_the_rate_limit_counts_the_address_the_proxy_adde
 }
 
 /// Issue 12: a restart no longer logs operators out; the role is the config's at each request,
-/// so a demoted or removed user loses their rights with the next start.
+/// so a demoted or removed user, or one whose password changed, loses their rights with the
+/// next start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_survives_a_restart_and_its_role_follows_the_config() {
     let text = auth_config("[gateway]\ndatabase = \"h.db\"\n");
@@ -760,8 +761,17 @@ async fn a_session_survives_a_restart_and_its_role_follows_the_config() {
     assert_eq!(status, 403, "the role of the config, not of the login");
     let dir = gw.stop().await;
 
+    // A new password for Otto: his sessions end, as a password change after a leak must end them.
+    let rehashed = text.replace(&hash("otto-pw"), &hash("otto-pw2"));
+    assert_ne!(rehashed, text);
+    let gw = TestGateway::start_in(&rehashed, dir).await;
+    let (status, _) = send(&gw.base, "GET", "/api/alarms", Who::Session(&s)).await;
+    assert_eq!(status, 401, "a changed password ends the session");
+    let s = Browser::new(&gw, "").login("otto", "otto-pw2").await;
+    let dir = gw.stop().await;
+
     // Otto is gone from the config: the session ends.
-    let removed = text.replacen("name = \"otto\"", "name = \"olga\"", 1);
+    let removed = rehashed.replacen("name = \"otto\"", "name = \"olga\"", 1);
     let gw = TestGateway::start_in(&removed, dir).await;
     let (status, _) = send(&gw.base, "GET", "/api/alarms", Who::Session(&s)).await;
     assert_eq!(status, 401);

@@ -480,3 +480,73 @@ async fn a_writer_stopped_on_a_full_disk_names_what_it_could_not_write() {
     store.close().await;
     assert_eq!(rows(&db).await, counted);
 }
+
+fn sample(n: u32) -> Message {
+    Arc::new(Observation::Values {
+        device: "cpu".into(),
+        at: Utc::now(),
+        rtt: Duration::from_millis(1),
+        readings: Arc::from(vec![plcdiag::model::TagReading {
+            tag: 0,
+            value: Some(f64::from(n)),
+            quality: plcdiag::model::Quality::Good,
+        }]),
+    })
+}
+
+/// Past `max_held` the writer drops the oldest tag samples, never an event, and keeps taking
+/// observations, so polling never waits on a full disk while samples can go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_its_bound_the_writer_drops_old_samples_and_keeps_every_event() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("h.db");
+    let store = Store::open(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config(dir.path());
+    let w = writer::prepare(store.clone(), cfg.devices.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = mpsc::channel(16);
+    let metrics = Metrics::new();
+    let mut settings = WriterSettings::new(Duration::from_secs(86_400));
+    settings.max_held = 100;
+    let task = tokio::spawn(w.run(rx, metrics.clone(), settings));
+    let size = std::fs::metadata(&db).map_or(0, |m| m.len());
+    store
+        .set_size_limit(Some(size + 4 * 1024))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    send(&tx, 0, 50).await;
+    wait_until("a fault", || store.faults().first().is_some()).await;
+    // Far past the bound: samples with a few events (fewer than the bound); every send is
+    // taken, though the events alone would fill it if there were more.
+    for n in 0..1000 {
+        let m = if n % 50 == 0 {
+            event(10_000 + n)
+        } else {
+            sample(n)
+        };
+        tokio::time::timeout(LIMIT, tx.send(m))
+            .await
+            .unwrap_or_else(|_| panic!("the writer stopped taking observations at {n}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let text = metrics.encode().unwrap_or_default();
+    assert!(
+        !text.contains("plcdiag_store_samples_dropped_total 0"),
+        "samples were dropped: {text}"
+    );
+    store
+        .set_size_limit(None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(tx);
+    task.await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("writer: {e}"));
+    store.close().await;
+    assert_eq!(
+        rows(&db).await,
+        70,
+        "the 50 first events and the 20 later ones"
+    );
+}

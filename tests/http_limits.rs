@@ -117,3 +117,27 @@ async fn an_idle_kept_alive_connection_is_closed_but_an_event_stream_stays_open(
     drop(events);
     gw.stop().await;
 }
+
+/// A client that connects and sends nothing at all is closed after the header timeout too
+/// (a server that first sniffs the HTTP version would wait for its bytes forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
+    let gw = TestGateway::start(CONFIG).await;
+    let mut silent = Vec::new();
+    for _ in 0..30 {
+        silent.push(
+            TcpStream::connect(gw.gateway.http_addr)
+                .await
+                .unwrap_or_else(|e| panic!("connect: {e}")),
+        );
+    }
+    for s in &mut silent {
+        assert!(
+            closed_within(s, LIMIT).await,
+            "a silent connection stayed open"
+        );
+    }
+    let (status, _) = gw.get_json("/healthz").await;
+    assert_eq!(status, 200);
+    gw.stop().await;
+}

@@ -83,6 +83,11 @@ pub struct S7Poller {
     last_seen: Option<Vec<u8>>,
     /// No history and no buffer read yet: the first read is the backlog.
     backlog_pending: bool,
+    /// What this poll's diagnostic read moves `last_seen` and `backlog_pending` to, applied
+    /// only when the whole poll succeeds: a poll that fails later publishes nothing, so its
+    /// events must be read again.
+    pending_seen: Option<Vec<u8>>,
+    pending_backlog_read: bool,
     last_mode: Option<CpuModeView>,
     /// Protection and module status are published when they change, not every status read.
     last_protection: Option<serde_json::Value>,
@@ -99,6 +104,8 @@ impl S7Poller {
             client: None,
             offers: Offers::ALL,
             backlog_pending: resume.is_none(),
+            pending_seen: None,
+            pending_backlog_read: false,
             last_seen: resume,
             last_mode: None,
             last_protection: None,
@@ -109,8 +116,22 @@ impl S7Poller {
 
     /// One poll: connect if needed, then mode, diagnostics, status when due, and tags.
     pub async fn poll(&mut self) -> Result<PollOutput, PollError> {
-        match self.poll_connected().await {
-            Ok(out) => Ok(out),
+        let polled = self.poll_connected().await;
+        let (seen, backlog_read) = (
+            self.pending_seen.take(),
+            std::mem::take(&mut self.pending_backlog_read),
+        );
+        match polled {
+            Ok(out) => {
+                // Published: what was read counts as seen.
+                if seen.is_some() {
+                    self.last_seen = seen;
+                }
+                if backlog_read {
+                    self.backlog_pending = false;
+                }
+                Ok(out)
+            }
             Err(e) => {
                 // A half-read stream is never reused: reconnect on the next poll.
                 self.client = None;
@@ -253,8 +274,10 @@ impl S7Poller {
                 return Ok((Vec::new(), false));
             }
         };
-        // The buffer was read: whatever it held now is the backlog, later entries are news.
-        let backlog = std::mem::take(&mut self.backlog_pending);
+        // The buffer was read: whatever it held now is the backlog, later entries are news
+        // (once this poll is published; see `poll`).
+        let backlog = self.backlog_pending;
+        self.pending_backlog_read = true;
         let Some(newest) = newest else {
             return Ok((Vec::new(), backlog));
         };
@@ -281,7 +304,7 @@ impl S7Poller {
             None => all,
         };
         if let Some(first) = fresh.first() {
-            self.last_seen = Some(first.raw.to_vec());
+            self.pending_seen = Some(first.raw.to_vec());
         }
         let now = Utc::now();
         let events = fresh.iter().rev().map(|e| diag_event(e, now)).collect();

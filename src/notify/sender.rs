@@ -404,30 +404,33 @@ impl Task {
         }
     }
 
-    /// The reason to stop retrying `batch` after `failures` failed attempts in this run, if
-    /// its oldest notice is past the receiver's `max_age` or any row past `max_attempts`.
-    fn give_up(&self, batch: &Batch, failures: u32, reason: &str) -> Option<String> {
+    /// The rows of `batch` to stop retrying after `failures` failed attempts in this run, and
+    /// why: those past the receiver's `max_age` (after at least one retry in this run, so
+    /// notices left by a long stop of the gateway get a fair try) or `max_attempts`.
+    fn give_up(&self, batch: &Batch, failures: u32, reason: &str) -> (Vec<i64>, String) {
         let r = &self.receiver;
-        // Attempts before this run (a restart keeps counting) and those of this run.
-        let attempts = batch
-            .rows
-            .iter()
-            .map(|p| p.row.attempts)
-            .max()
-            .unwrap_or(0)
-            .saturating_add(i64::from(failures));
-        let oldest = batch.rows.iter().map(|p| p.row.created).min()?;
-        let age = (Utc::now() - oldest).to_std().unwrap_or_default();
-        let too_old = !r.max_age.is_zero() && age >= r.max_age;
-        let too_often = r.max_attempts > 0 && attempts >= i64::from(r.max_attempts);
-        (too_old || too_often).then(|| {
-            format!(
-                "given up after {attempts} failed attempts over {} (max_age {}, max_attempts {}): {reason}",
-                humantime::format_duration(Duration::from_secs(age.as_secs())),
-                humantime::format_duration(r.max_age),
-                r.max_attempts
-            )
-        })
+        let now = Utc::now();
+        let mut expired = Vec::new();
+        let (mut most, mut oldest) = (0i64, Duration::ZERO);
+        for p in &batch.rows {
+            // Attempts before this run (a restart keeps counting) and those of this run.
+            let attempts = p.row.attempts.saturating_add(i64::from(failures));
+            let age = (now - p.row.created).to_std().unwrap_or_default();
+            let too_old = !r.max_age.is_zero() && failures >= 2 && age >= r.max_age;
+            let too_often = r.max_attempts > 0 && attempts >= i64::from(r.max_attempts);
+            if too_old || too_often {
+                expired.push(p.row.id);
+                most = most.max(attempts);
+                oldest = oldest.max(age);
+            }
+        }
+        let why = format!(
+            "given up after {most} failed attempts over {} (max_age {}, max_attempts {}): {reason}",
+            humantime::format_duration(Duration::from_secs(oldest.as_secs())),
+            humantime::format_duration(r.max_age),
+            r.max_attempts
+        );
+        (expired, why)
     }
 
     /// Sends `batch` until it is delivered or rejected; `None` if stopped first (the rows stay
@@ -464,9 +467,9 @@ impl Task {
                         async move { s.outbox_failed(&i, &r).await }
                     })
                     .await?;
-                    if let Some(why) = self.give_up(&batch, backoff.attempts() + 1, &reason) {
-                        let i = ids.clone();
-                        let r = why.clone();
+                    let (expired, why) = self.give_up(&batch, backoff.attempts() + 1, &reason);
+                    if !expired.is_empty() {
+                        let (i, r) = (expired.clone(), why.clone());
                         self.persist("dead-letter notices given up", move |s| {
                             let (i, r) = (i.clone(), r.clone());
                             async move { s.outbox_dead(&i, &r, Utc::now()).await }
@@ -476,9 +479,23 @@ impl Task {
                             &self.metrics,
                             &self.receiver,
                             &batch.key,
-                            ids.len(),
+                            expired.len(),
                             &why,
                         );
+                        // The batch's younger notices go on, in a batch of their own.
+                        let rest: Vec<i64> = ids
+                            .iter()
+                            .copied()
+                            .filter(|i| !expired.contains(i))
+                            .collect();
+                        if !rest.is_empty() {
+                            let r = format!("batch split: older notices given up; {reason}");
+                            self.persist("split a batch given up in part", move |s| {
+                                let (i, r) = (rest.clone(), r.clone());
+                                async move { s.outbox_release_batch(&i, &r).await }
+                            })
+                            .await?;
+                        }
                         return Some(());
                     }
                     let backoff_delay = backoff.next_delay();

@@ -723,7 +723,7 @@ async fn a_notice_the_receiver_keeps_failing_is_given_up_and_the_next_ones_go_ou
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_notice_older_than_max_age_is_given_up_at_its_next_failure() {
+async fn a_notice_older_than_max_age_is_given_up_after_one_retry() {
     let _ticker = Ticker::start();
     let (_dir, store) = open_store().await;
     let rx = TestReceiver::start(vec![], reply(500, "")).await;
@@ -744,7 +744,7 @@ async fn a_notice_older_than_max_age_is_given_up_at_its_next_failure() {
     })
     .await;
     notifier.stop().await;
-    assert_eq!(rx.got().len(), 1, "tried once, then given up");
+    assert_eq!(rx.got().len(), 2, "tried, retried once, then given up");
     let dead = store
         .outbox_dead_letters("ops", 10)
         .await
@@ -754,4 +754,35 @@ async fn a_notice_older_than_max_age_is_given_up_at_its_next_failure() {
         "{}",
         dead[0].reason
     );
+}
+
+/// Giving up on old notices does not take the young ones of the same batch with them.
+#[tokio::test(start_paused = true)]
+async fn only_the_notices_past_max_age_are_given_up_the_rest_of_the_batch_goes_on() {
+    let _ticker = Ticker::start();
+    let (_dir, store) = open_store().await;
+    let rx = TestReceiver::start(vec![reply(500, ""), reply(500, "")], reply(200, "")).await;
+    let metrics = Metrics::new();
+    let old = notice(1, "press-07", Transition::Raised);
+    let mut young = notice(2, "press-08", Transition::Raised);
+    young.at = chrono::Utc::now();
+    let ids = commit(&store, vec![old, young], "ops").await;
+    let mut receiver = webhook("ops", rx.url("/"));
+    receiver.max_age = Duration::from_secs(24 * 3600);
+    let notifier = start(&store, vec![receiver], &metrics);
+    notifier.wake();
+    wait_for("settled", || async {
+        let c = counts(&store, "ops").await;
+        c.dead == 1 && c.delivered == 1
+    })
+    .await;
+    notifier.stop().await;
+    let sent: Vec<Vec<i64>> = rx.got().iter().map(Got::journal_ids).collect();
+    assert_eq!(sent, vec![ids.clone(), ids.clone(), vec![ids[1]]]);
+    let dead = store
+        .outbox_dead_letters("ops", 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].journal_id, ids[0]);
 }

@@ -11,6 +11,8 @@ pub struct StoredSession {
     pub name: String,
     /// The session's CSRF token.
     pub csrf: String,
+    /// Fingerprint of the user's password hash at login.
+    pub pw: String,
     /// Login time, Unix ms.
     pub created_ms: i64,
     /// Last request, Unix ms (updated at most once a minute).
@@ -21,11 +23,12 @@ impl Store {
     /// Saves a new session under `key` (the SHA-256 of its id).
     pub async fn session_insert(&self, key: &[u8], s: &StoredSession) -> Result<(), Error> {
         sqlx::query(
-            "INSERT OR REPLACE INTO sessions (key, name, csrf, created_ms, seen_ms) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sessions (key, name, csrf, pw, created_ms, seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(key)
         .bind(&s.name)
         .bind(&s.csrf)
+        .bind(&s.pw)
         .bind(s.created_ms)
         .bind(s.seen_ms)
         .execute(&self.pool)
@@ -35,17 +38,21 @@ impl Store {
 
     /// The session stored under `key`.
     pub async fn session(&self, key: &[u8]) -> Result<Option<StoredSession>, Error> {
-        let row: Option<(String, String, i64, i64)> =
-            sqlx::query_as("SELECT name, csrf, created_ms, seen_ms FROM sessions WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(name, csrf, created_ms, seen_ms)| StoredSession {
-            name,
-            csrf,
-            created_ms,
-            seen_ms,
-        }))
+        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT name, csrf, pw, created_ms, seen_ms FROM sessions WHERE key = ?",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            row.map(|(name, csrf, pw, created_ms, seen_ms)| StoredSession {
+                name,
+                csrf,
+                pw,
+                created_ms,
+                seen_ms,
+            }),
+        )
     }
 
     /// Notes a request of the session under `key` at `seen_ms`.

@@ -135,7 +135,16 @@ async fn run(
                     held.push(m, &metrics);
                 }
             }
-            () = retry.wait(), if retry.failing() => {}
+            () = retry.wait(), if retry.failing() => {
+                // Full and failing, the writer takes nothing: notice a shutdown all the same.
+                if !held.accepting() && rx.is_closed() {
+                    while let Ok(m) = rx.try_recv() {
+                        held.force(m);
+                    }
+                    return close(&store, &mut rows, &mut held, &metrics, &settings).await;
+                }
+                store.faults().holding(COMPONENT, held.queue.len());
+            }
             _ = prune.tick() => {
                 // Pruning also runs while writes fail: it may be what frees the space.
                 match prune_older_than(&store, Utc::now(), settings.retention).await {
@@ -162,6 +171,8 @@ async fn run(
 /// writer stops taking messages and the hub makes polling wait.
 struct Held {
     queue: VecDeque<Message>,
+    /// How many of `queue` are tag samples (`Values`), the ones that may be dropped.
+    samples: usize,
     limit: usize,
     /// Tag-sample observations dropped since the last time everything was written.
     dropped: u64,
@@ -171,13 +182,33 @@ impl Held {
     fn new(limit: usize) -> Self {
         Self {
             queue: VecDeque::new(),
+            samples: 0,
             limit: limit.max(1),
             dropped: 0,
         }
     }
 
+    /// Below the limit, or above it with tag samples left to drop for what comes.
     fn accepting(&self) -> bool {
-        self.queue.len() < self.limit
+        self.queue.len() < self.limit || self.samples > 0
+    }
+
+    /// Adds `m` past the limit (the hub closed: nothing more will come).
+    fn force(&mut self, m: Message) {
+        if matches!(&*m, Observation::Values { .. }) {
+            self.samples += 1;
+        }
+        self.queue.push_back(m);
+    }
+
+    /// Forgets the oldest `n` (written).
+    fn written(&mut self, n: usize) {
+        let gone = self
+            .queue
+            .drain(..n)
+            .filter(|m| matches!(&**m, Observation::Values { .. }))
+            .count();
+        self.samples -= gone.min(self.samples);
     }
 
     fn push(&mut self, m: Message, metrics: &Metrics) {
@@ -193,13 +224,14 @@ impl Held {
             })
             .flatten();
         if let Some(dropped) = oldest_samples.and_then(|i| self.queue.remove(i)) {
+            self.samples -= 1;
             metrics.store_samples_dropped(1);
             if self.dropped == 0 {
                 error!(device = %dropped.device(), held = self.queue.len(), "store writer: holding too much while the history cannot be written; dropping the oldest tag samples (counted in plcdiag_store_samples_dropped_total)");
             }
             self.dropped += 1;
         }
-        self.queue.push_back(m);
+        self.force(m);
         metrics.store_held(self.queue.len());
     }
 }
@@ -262,7 +294,7 @@ async fn write_held(
                     }
                 }
                 metrics.store_committed(&counts);
-                held.queue.drain(..n);
+                held.written(n);
                 written += n;
             }
             Err(e) => {

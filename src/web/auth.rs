@@ -160,7 +160,8 @@ async fn identify(headers: &HeaderMap, state: &AppState) -> Identity {
     };
     // The role is the config's now, not the one at login: a demoted or removed user loses
     // their rights at the next request, also after a restart.
-    match state.auth.config.users.iter().find(|u| u.name == s.name) {
+    let user = state.auth.config.users.iter().find(|u| u.name == s.name);
+    match user.filter(|u| super::session::password_fingerprint(u.password_hash.expose()) == s.pw) {
         Some(u) => {
             s.role = u.role;
             Identity::Session(s)

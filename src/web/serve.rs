@@ -15,12 +15,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::connect_info::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{debug, warn};
@@ -50,19 +51,21 @@ pub async fn serve(
     let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         limits.body_timeout,
     ));
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: a reverse proxy in front speaks HTTP/2 to browsers if wanted. (The
+    // version-sniffing auto builder reads its first bytes with no timeout at all.) The header
+    // timer runs from the connection's start, so a client that sends nothing is closed too.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(limits.header_timeout));
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    // Owned here: when the caller gives up waiting and drops this future, every connection ends.
+    let mut connections = JoinSet::new();
     let mut refused_logged: Option<tokio::time::Instant> = None;
     loop {
+        // Reap finished connection tasks so the set does not grow.
+        while connections.try_join_next().is_some() {}
         let (stream, remote) = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -95,11 +98,10 @@ pub async fn serve(
                 req
             },
         ));
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
+        // No upgrades: the UI uses server-sent events, not WebSockets.
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = conn.await {
                 debug!(%remote, error = %e, "HTTP connection ended with an error");
             }
@@ -108,5 +110,6 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+    connections.shutdown().await;
     Ok(())
 }

@@ -38,6 +38,8 @@ const LOGIN_CSRF_COOKIE: &str = "plcdiag_login";
 pub(crate) const IDLE: Duration = Duration::from_secs(8 * 3600);
 /// A session ends this long after the login, used or not.
 pub(crate) const ABSOLUTE: Duration = Duration::from_secs(7 * 24 * 3600);
+const ABSOLUTE_MS: i64 = 7 * 24 * 3600 * 1000;
+const IDLE_MS: i64 = 8 * 3600 * 1000;
 /// Failed logins allowed per user name and per client address in [`WINDOW`].
 pub(crate) const MAX_FAILURES: usize = 5;
 /// The window of the login rate limit.
@@ -66,10 +68,23 @@ pub(crate) struct SessionInfo {
     pub(crate) role: Role,
     /// The synchronizer token every write made with this session must carry.
     pub(crate) csrf: String,
+    /// [`password_fingerprint`] of the user's password hash at login: a session whose user's
+    /// password has changed since is refused.
+    pub(crate) pw: String,
+}
+
+/// A short fingerprint of a password hash (itself a salted argon2id hash): enough to notice a
+/// changed password, useless for guessing one.
+pub(crate) fn password_fingerprint(password_hash: &str) -> String {
+    let d = Sha256::digest(password_hash.as_bytes());
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 struct Entry {
     info: SessionInfo,
+    /// The absolute end by the wall clock (a session read back after a reboot may be older
+    /// than the monotonic clock can express).
+    ends_wall_ms: i64,
     created: Instant,
     last_seen: Instant,
     /// When `last_seen` was last written to the database.
@@ -84,6 +99,8 @@ const SAVE_SEEN_EVERY: Duration = Duration::from_secs(60);
 pub(crate) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Entry>>,
     store: Option<crate::store::Store>,
+    /// Ended sessions whose row could not be deleted: never read back.
+    revoked: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
 /// Unix milliseconds of the wall clock now.
@@ -103,6 +120,7 @@ impl Sessions {
         Self {
             map: Mutex::default(),
             store: Some(store),
+            revoked: Mutex::default(),
         }
     }
 
@@ -114,13 +132,14 @@ impl Sessions {
     }
 
     /// Starts a session; returns the id for the cookie.
-    pub(crate) async fn create(&self, name: &str, role: Role) -> (String, SessionInfo) {
-        let (id, info) = self.create_in_memory(name, role);
+    pub(crate) async fn create(&self, name: &str, role: Role, pw: &str) -> (String, SessionInfo) {
+        let (id, info) = self.create_in_memory(name, role, pw);
         if let Some(store) = &self.store {
             let now = wall_ms();
             let saved = crate::store::sessions::StoredSession {
                 name: info.name.clone(),
                 csrf: info.csrf.clone(),
+                pw: info.pw.clone(),
                 created_ms: now,
                 seen_ms: now,
             };
@@ -131,12 +150,13 @@ impl Sessions {
         (id, info)
     }
 
-    fn create_in_memory(&self, name: &str, role: Role) -> (String, SessionInfo) {
+    fn create_in_memory(&self, name: &str, role: Role, pw: &str) -> (String, SessionInfo) {
         let id = random_token();
         let info = SessionInfo {
             name: name.to_owned(),
             role,
             csrf: random_token(),
+            pw: pw.to_owned(),
         };
         let now = Instant::now();
         let mut map = self.lock();
@@ -150,6 +170,7 @@ impl Sessions {
             key(&id),
             Entry {
                 info: info.clone(),
+                ends_wall_ms: wall_ms().saturating_add(ABSOLUTE_MS),
                 created: now,
                 last_seen: now,
                 saved_seen: now,
@@ -166,7 +187,7 @@ impl Sessions {
         let cached = {
             let mut map = self.lock();
             match map.get_mut(&k) {
-                Some(entry) if alive(entry, now) => {
+                Some(entry) if alive(entry, now) && wall_ms() < entry.ends_wall_ms => {
                     entry.last_seen = now;
                     let save = now.duration_since(entry.saved_seen) >= SAVE_SEEN_EVERY;
                     if save {
@@ -195,15 +216,27 @@ impl Sessions {
     /// A session from the database, cached if it is still valid.
     async fn load(&self, k: [u8; 32], now: Instant) -> Option<SessionInfo> {
         let store = self.store.as_ref()?;
+        if self.revoked_contains(&k) {
+            return None;
+        }
         let saved = store.session(&k).await.ok()??;
         let wall = wall_ms();
+        // By the wall clock: the monotonic one starts at boot.
+        if wall.saturating_sub(saved.created_ms) >= ABSOLUTE_MS
+            || wall.saturating_sub(saved.seen_ms) >= IDLE_MS
+        {
+            let _ = store.session_delete(&k).await;
+            return None;
+        }
         let entry = Entry {
             info: SessionInfo {
                 name: saved.name,
                 // Re-checked against the config by the caller on every request.
                 role: Role::Viewer,
                 csrf: saved.csrf,
+                pw: saved.pw,
             },
+            ends_wall_ms: saved.created_ms.saturating_add(ABSOLUTE_MS),
             created: ago(now, wall.saturating_sub(saved.created_ms)),
             last_seen: ago(now, wall.saturating_sub(saved.seen_ms)),
             saved_seen: now,
@@ -216,18 +249,45 @@ impl Sessions {
         let mut entry = entry;
         entry.last_seen = now;
         let info = entry.info.clone();
-        self.lock().insert(k, entry);
+        let mut map = self.lock();
+        // Ended while it was being read: stays ended.
+        if self.revoked_contains(&k) {
+            return None;
+        }
+        map.insert(k, entry);
         Some(info)
+    }
+
+    fn revoked_contains(&self, k: &[u8; 32]) -> bool {
+        self.revoked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(k)
     }
 
     /// Ends a session (logout, or a user no longer in the config).
     pub(crate) async fn remove(&self, id: &str) {
         let k = key(id);
+        // Revoked first, so a request racing the delete cannot read the row back.
+        self.revoked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(k);
         self.lock().remove(&k);
-        if let Some(store) = &self.store
-            && let Err(e) = store.session_delete(&k).await
-        {
-            tracing::warn!(error = %e, "ended session not deleted from the database: after a restart it would be valid again until it expires");
+        let deleted = match &self.store {
+            Some(store) => store.session_delete(&k).await,
+            None => Ok(()),
+        };
+        match deleted {
+            Ok(()) => {
+                self.revoked
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&k);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "ended session not deleted from the database: refused until this process ends, but valid again after a restart until it expires");
+            }
         }
     }
 
@@ -579,7 +639,8 @@ pub(super) async fn login(
     match user {
         Some(u) if verified => {
             state.auth.limiter.succeeded(&keys[0]);
-            let (id, _) = state.auth.sessions.create(&u.name, u.role).await;
+            let pw = password_fingerprint(u.password_hash.expose());
+            let (id, _) = state.auth.sessions.create(&u.name, u.role, &pw).await;
             tracing::info!(user = %u.name, role = u.role.as_str(), "login");
             let secure = https(&headers, &state.auth.config);
             let mut r = Redirect::to(&next).into_response();
@@ -690,7 +751,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_session_ends_after_the_idle_time_without_requests() {
         let s = Sessions::default();
-        let (id, info) = s.create("ann", Role::Operator).await;
+        let (id, info) = s.create("ann", Role::Operator, "pw").await;
         assert_eq!(info.csrf.len(), 64);
         assert_eq!(id.len(), 64);
         tokio::time::advance(IDLE - Duration::from_secs(1)).await;
@@ -707,7 +768,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_session_ends_at_the_absolute_limit_however_busy() {
         let s = Sessions::default();
-        let (id, _) = s.create("ann", Role::Viewer).await;
+        let (id, _) = s.create("ann", Role::Viewer, "pw").await;
         let step = Duration::from_secs(3600);
         let mut t = Duration::ZERO;
         while t + step < ABSOLUTE {
@@ -722,8 +783,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn logout_removes_the_session_and_unknown_ids_find_nothing() {
         let s = Sessions::default();
-        let (id, _) = s.create("ann", Role::Viewer).await;
-        let (other, _) = s.create("bob", Role::Viewer).await;
+        let (id, _) = s.create("ann", Role::Viewer, "pw").await;
+        let (other, _) = s.create("bob", Role::Viewer, "pw").await;
         assert_ne!(id, other);
         s.remove(&id).await;
         assert!(s.get(&id).await.is_none());
@@ -741,7 +802,7 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let (id, info) = Sessions::with_store(store.clone())
-            .create("ann", Role::Operator)
+            .create("ann", Role::Operator, "pw")
             .await;
         // The database holds the id's hash, never the id.
         let url = format!("sqlite://{}", db.display());

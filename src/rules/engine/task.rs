@@ -90,7 +90,15 @@ pub async fn run(
                 let started = Instant::now();
                 journal.add(engine.tick(clock.now()), started, None);
             }
-            () = journal.wait() => {}
+            () = journal.wait() => {
+                // Full and failing, the engine takes no observations: notice a shutdown all the same.
+                if journal.held.len() >= MAX_UNJOURNALLED && observations.is_closed() {
+                    while let Ok(msg) = observations.try_recv() {
+                        journal.add(engine.observe(&msg, clock.now()), Instant::now(), None);
+                    }
+                    break;
+                }
+            }
         }
         if journal.due() {
             journal.write().await;
