@@ -412,6 +412,9 @@ async fn main() -> anyhow::Result<()> {
         s.set_fault(Fault::None);
     }
     receiver.healed.store(true, Ordering::Relaxed);
+    // Demoted devices are probed again after `demote_for` (30 s): wait for every device to be
+    // read once more after the heal, so what their buffers got meanwhile reaches the history.
+    tokio::time::sleep(Duration::from_secs(45)).await;
     let drain_until = Instant::now() + Duration::from_secs(600);
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -449,6 +452,9 @@ async fn report(
         .await?;
         let stored: BTreeSet<Vec<u8>> = rows.iter().cloned().collect();
         assert_eq!(stored.len(), rows.len(), "a raw record stored twice");
+        for m in held.difference(&stored) {
+            println!("  missing on cpu-{i}: {}", plcdiag::model::raw_hex(m));
+        }
         missing += held.difference(&stored).count();
         stored_total += stored.len();
         held_total += held.len();
