@@ -254,21 +254,8 @@ async fn notices_a_receiver_keeps_failing_are_given_up_and_listed() {
     };
     let (addr, _server) = serve(receiver.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await;
     let sim = modbus_sim().await;
-    let port = sim.addr().map_or(0, |a| a.port());
     let text = format!(
-        r#"[gateway]
-database = "h.db"
-
-[[devices]]
-name = "boiler"
-kind = "modbus"
-address = "tcp://127.0.0.1:{port}"
-interval = "50ms"
-
-[[devices.tags]]
-name = "level"
-address = "hr:0"
-
+        r#"{}
 [[rules]]
 name = "level_high"
 device = "boiler"
@@ -279,7 +266,8 @@ name = "broken-hook"
 kind = "webhook"
 url = "http://{addr}/hook"
 max_attempts = 2
-"#
+"#,
+        common::boiler_level(&sim)
     );
     let gw = TestGateway::start(&text).await;
     sim.set_holding(0, &[200]);

@@ -46,6 +46,27 @@ fn event(n: u32) -> Message {
     })
 }
 
+fn settings() -> WriterSettings {
+    WriterSettings::new(Duration::from_secs(86_400))
+}
+
+type WriterTask = tokio::task::JoinHandle<Result<(), plcdiag::store::Error>>;
+
+/// A store writer for the device of [`config`], fed through the returned channel.
+async fn start_writer(
+    store: &Store,
+    dir: &Path,
+    settings: WriterSettings,
+) -> (mpsc::Sender<Message>, Metrics, WriterTask) {
+    let w = writer::prepare(store.clone(), config(dir).devices.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = mpsc::channel(16);
+    let metrics = Metrics::new();
+    let task = tokio::spawn(w.run(rx, metrics.clone(), settings));
+    (tx, metrics, task)
+}
+
 async fn rows(db: &Path) -> i64 {
     let url = format!("sqlite://{}?mode=ro", db.display());
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
@@ -93,17 +114,7 @@ async fn full_then_free(
     free: impl AsyncFnOnce(),
 ) {
     let dir = db.parent().unwrap_or_else(|| panic!("no folder"));
-    let cfg = config(dir);
-    let w = writer::prepare(store.clone(), cfg.devices.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (tx, rx) = mpsc::channel(16);
-    let metrics = Metrics::new();
-    let task = tokio::spawn(w.run(
-        rx,
-        metrics.clone(),
-        WriterSettings::new(Duration::from_secs(86_400)),
-    ));
+    let (tx, metrics, task) = start_writer(&store, dir, settings()).await;
     send(&tx, 0, 50).await;
     wait_until("the first rows", || written(&metrics) == 50).await;
 
@@ -284,21 +295,8 @@ async fn a_gateway_on_a_full_disk_names_it_keeps_polling_and_loses_nothing() {
     let got: Got = Arc::default();
     let hook = receiver(got.clone()).await;
     let sim = common::modbus_sim().await;
-    let port = sim.addr().map_or(0, |a| a.port());
     let text = format!(
-        r#"[gateway]
-database = "h.db"
-
-[[devices]]
-name = "boiler"
-kind = "modbus"
-address = "tcp://127.0.0.1:{port}"
-interval = "50ms"
-
-[[devices.tags]]
-name = "level"
-address = "hr:0"
-
+        r#"{}
 [[rules]]
 name = "level_high"
 device = "boiler"
@@ -309,7 +307,8 @@ ack = "none"
 name = "hook"
 kind = "webhook"
 url = "http://{hook}/hook"
-"#
+"#,
+        common::boiler_level(&sim)
     );
     let gw = common::TestGateway::start(&text).await;
     let level = |gw: &common::TestGateway| gw.device("boiler").values[0].value;
@@ -451,15 +450,9 @@ async fn a_writer_stopped_on_a_full_disk_names_what_it_could_not_write() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("h.db");
     let store = Store::open(&db).await.unwrap_or_else(|e| panic!("{e}"));
-    let cfg = config(dir.path());
-    let w = writer::prepare(store.clone(), cfg.devices.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (tx, rx) = mpsc::channel(16);
-    let metrics = Metrics::new();
-    let mut settings = WriterSettings::new(Duration::from_secs(86_400));
+    let mut settings = settings();
     settings.close_within = Duration::from_millis(300);
-    let task = tokio::spawn(w.run(rx, metrics.clone(), settings));
+    let (tx, metrics, task) = start_writer(&store, dir.path(), settings).await;
     let size = std::fs::metadata(&db).map_or(0, |m| m.len());
     store
         .set_size_limit(Some(size + 64 * 1024))
@@ -501,15 +494,9 @@ async fn past_its_bound_the_writer_drops_old_samples_and_keeps_every_event() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("h.db");
     let store = Store::open(&db).await.unwrap_or_else(|e| panic!("{e}"));
-    let cfg = config(dir.path());
-    let w = writer::prepare(store.clone(), cfg.devices.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (tx, rx) = mpsc::channel(16);
-    let metrics = Metrics::new();
-    let mut settings = WriterSettings::new(Duration::from_secs(86_400));
+    let mut settings = settings();
     settings.max_held = 100;
-    let task = tokio::spawn(w.run(rx, metrics.clone(), settings));
+    let (tx, metrics, task) = start_writer(&store, dir.path(), settings).await;
     let size = std::fs::metadata(&db).map_or(0, |m| m.len());
     store
         .set_size_limit(Some(size + 4 * 1024))

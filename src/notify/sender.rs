@@ -404,6 +404,27 @@ impl Task {
         }
     }
 
+    /// Dead-letters rows `ids` of batch `key` for `reason`; `None` if stopped first.
+    async fn dead_letter(&self, key: &str, ids: Vec<i64>, reason: String) -> Option<()> {
+        let (i, r) = (ids.clone(), reason.clone());
+        self.persist("dead-letter notices", move |s| {
+            let (i, r) = (i.clone(), r.clone());
+            async move { s.outbox_dead(&i, &r, Utc::now()).await }
+        })
+        .await?;
+        emit_dead_lettered(&self.metrics, &self.receiver, key, ids.len(), &reason);
+        Some(())
+    }
+
+    /// Releases rows `ids` from their batch, to go again in others; `None` if stopped first.
+    async fn release(&self, what: &str, ids: Vec<i64>, reason: String) -> Option<()> {
+        self.persist(what, move |s| {
+            let (i, r) = (ids.clone(), reason.clone());
+            async move { s.outbox_release_batch(&i, &r).await }
+        })
+        .await
+    }
+
     /// The rows of `batch` to stop retrying after `failures` failed attempts in this run, and
     /// why: those past the receiver's `max_age` (after at least one retry in this run, so
     /// notices left by a long stop of the gateway get a fair try) or `max_attempts`.
@@ -469,19 +490,7 @@ impl Task {
                     .await?;
                     let (expired, why) = self.give_up(&batch, backoff.attempts() + 1, &reason);
                     if !expired.is_empty() {
-                        let (i, r) = (expired.clone(), why.clone());
-                        self.persist("dead-letter notices given up", move |s| {
-                            let (i, r) = (i.clone(), r.clone());
-                            async move { s.outbox_dead(&i, &r, Utc::now()).await }
-                        })
-                        .await?;
-                        emit_dead_lettered(
-                            &self.metrics,
-                            &self.receiver,
-                            &batch.key,
-                            expired.len(),
-                            &why,
-                        );
+                        self.dead_letter(&batch.key, expired.clone(), why).await?;
                         // The batch's younger notices go on, in a batch of their own.
                         let rest: Vec<i64> = ids
                             .iter()
@@ -490,11 +499,8 @@ impl Task {
                             .collect();
                         if !rest.is_empty() {
                             let r = format!("batch split: older notices given up; {reason}");
-                            self.persist("split a batch given up in part", move |s| {
-                                let (i, r) = (rest.clone(), r.clone());
-                                async move { s.outbox_release_batch(&i, &r).await }
-                            })
-                            .await?;
+                            self.release("split a batch given up in part", rest, r)
+                                .await?;
                         }
                         return Some(());
                     }
@@ -513,30 +519,15 @@ impl Task {
                 }
                 Delivery::Reject { reason } if ids.len() > 1 => {
                     // Which notice is refused is unknown: send them one by one.
-                    let (i, r) = (ids.clone(), format!("batch refused, sent singly: {reason}"));
-                    self.persist("split a refused batch", move |s| {
-                        let (i, r) = (i.clone(), r.clone());
-                        async move { s.outbox_release_batch(&i, &r).await }
-                    })
-                    .await?;
+                    let r = format!("batch refused, sent singly: {reason}");
+                    self.release("split a refused batch", ids.clone(), r)
+                        .await?;
                     warn!(receiver = %self.receiver.name, key = %batch.key, notices = ids.len(), %reason, "notify: the receiver refused a batch; sending its notices one by one");
                     self.single_until = ids.iter().max().copied();
                     return Some(());
                 }
                 Delivery::Reject { reason } => {
-                    let (i, r) = (ids.clone(), reason.clone());
-                    self.persist("dead-letter notices", move |s| {
-                        let (i, r) = (i.clone(), r.clone());
-                        async move { s.outbox_dead(&i, &r, Utc::now()).await }
-                    })
-                    .await?;
-                    emit_dead_lettered(
-                        &self.metrics,
-                        &self.receiver,
-                        &batch.key,
-                        ids.len(),
-                        &reason,
-                    );
+                    self.dead_letter(&batch.key, ids.clone(), reason).await?;
                     return Some(());
                 }
             }

@@ -105,6 +105,17 @@ pub fn modbus_device(name: &str, sim: &SimHandle, extra: &str) -> String {
     )
 }
 
+/// Config text of a gateway with its history in `h.db` and one Modbus device `boiler` at `sim`
+/// whose tag `level` is hr:0, polled every 50 ms; rules and receivers go after it.
+pub fn boiler_level(sim: &SimHandle) -> String {
+    let port = sim.addr().map_or(0, |a| a.port());
+    format!(
+        "[gateway]\ndatabase = \"h.db\"\n\n[[devices]]\nname = \"boiler\"\nkind = \"modbus\"\n\
+         address = \"tcp://127.0.0.1:{port}\"\ninterval = \"50ms\"\n\n\
+         [[devices.tags]]\nname = \"level\"\naddress = \"hr:0\"\n"
+    )
+}
+
 /// Polls `check` every 20 ms until it returns `Some`, failing the test after `limit`
 /// (a limit for a hung test, not a timing claim).
 pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
