@@ -15,7 +15,12 @@ fuzz_target!(|data: &[u8]| {
             // Every problem points into the text (or at no place at all).
             let lines = text.lines().count().max(1);
             for p in problems {
-                assert!(p.line <= lines + 1, "line {} of {lines}: {}", p.line, p.message);
+                assert!(
+                    p.line <= lines + 1,
+                    "line {} of {lines}: {}",
+                    p.line,
+                    p.message
+                );
             }
         }
     }

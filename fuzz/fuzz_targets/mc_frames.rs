@@ -4,12 +4,12 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
+use plcdiag_melsec::CpuDiagnosis;
 use plcdiag_melsec::codec::{ClientCodec, FrameCodec, ServerCodec};
 use plcdiag_melsec::frame::{
     Command, Direction, Request, Response, Route, Series, TypeName, decode_bits, decode_random,
     decode_words,
 };
-use plcdiag_melsec::CpuDiagnosis;
 use tokio_util::codec::Decoder;
 
 fuzz_target!(|data: &[u8]| {

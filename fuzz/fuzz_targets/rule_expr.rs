@@ -42,6 +42,8 @@ fuzz_target!(|data: &[u8]| {
             c => escaped.push(c),
         }
     }
-    let text = format!("{PLANT}\n[[rules]]\nname = \"r\"\nwhen = \"{escaped}\"\nmessage = \"{escaped}\"\n");
+    let text = format!(
+        "{PLANT}\n[[rules]]\nname = \"r\"\nwhen = \"{escaped}\"\nmessage = \"{escaped}\"\n"
+    );
     let _ = plcdiag::config::parse(&text, std::path::Path::new("/etc/plcdiag"));
 });

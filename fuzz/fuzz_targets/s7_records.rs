@@ -3,7 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use plcdiag_s7::frame::records::{CycleTimes, ModeRecord, ModeStatus, ModuleStatus, Protection, TimeStatus};
+use plcdiag_s7::frame::records::{
+    CycleTimes, ModeRecord, ModeStatus, ModuleStatus, Protection, TimeStatus,
+};
 use plcdiag_s7::frame::{DiagEntry, SzlHeader, SzlList, decode_bcd_time};
 
 fuzz_target!(|data: &[u8]| {
