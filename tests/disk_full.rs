@@ -352,7 +352,25 @@ url = "http://{hook}/hook"
         })
         .await;
     }
-    // Every page says so.
+    // Every page says so, and the metrics.
+    assert_banner_and_metric_name_the_full_disk(&gw).await;
+
+    store
+        .set_size_limit(None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    common::wait_for("recovery", LIMIT, || async {
+        let (status, _) = gw.get_json("/healthz").await;
+        (status == 200).then_some(())
+    })
+    .await;
+    sim.set_holding(0, &[100]);
+    assert_every_transition_journalled_and_delivered_once(&gw, &got).await;
+    gw.stop().await;
+}
+
+/// The page's fault banner and the `store_fault` metric name the full disk.
+async fn assert_banner_and_metric_name_the_full_disk(gw: &common::TestGateway) {
     let page = gw
         .http
         .get(format!("{}/", gw.base))
@@ -371,7 +389,7 @@ url = "http://{hook}/hook"
         .map(|e| e.text().collect())
         .unwrap_or_default();
     assert!(banner.contains("disk is full"), "banner: {banner:?}");
-    let fault_metric = metrics_text(&gw).await;
+    let fault_metric = metrics_text(gw).await;
     assert!(
         fault_metric
             .contains("plcdiag_store_fault{component=\"rules engine\",kind=\"disk_full\"} 1")
@@ -379,18 +397,14 @@ url = "http://{hook}/hook"
                 .contains("plcdiag_store_fault{component=\"store writer\",kind=\"disk_full\"} 1"),
         "{fault_metric}"
     );
+}
 
-    store
-        .set_size_limit(None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    common::wait_for("recovery", LIMIT, || async {
-        let (status, _) = gw.get_json("/healthz").await;
-        (status == 200).then_some(())
-    })
-    .await;
-    sim.set_holding(0, &[100]);
-    // Everything the engine made is in the journal, every journalled notice was delivered once.
+/// The journal holds every transition the engine counted, and the receiver got each
+/// journalled notice exactly once, under the key of its batch.
+async fn assert_every_transition_journalled_and_delivered_once(
+    gw: &common::TestGateway,
+    got: &Got,
+) {
     let transitions = |text: &str| -> i64 {
         text.lines()
             .filter(|l| l.starts_with("plcdiag_alarm_transitions_total{"))
@@ -408,7 +422,7 @@ url = "http://{hook}/hook"
         (delivered >= ids.len() && !ids.is_empty()).then_some(ids)
     })
     .await;
-    let committed = transitions(&metrics_text(&gw).await);
+    let committed = transitions(&metrics_text(gw).await);
     assert_eq!(committed, journal.len() as i64, "counted = journalled");
     let got = got.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let mut ids: Vec<i64> = got.iter().map(|(id, _)| *id).collect();
@@ -429,7 +443,6 @@ url = "http://{hook}/hook"
         );
     }
     assert!(journal.len() >= 4, "alarms changed while full: {journal:?}");
-    gw.stop().await;
 }
 
 async fn metrics_text(gw: &common::TestGateway) -> String {

@@ -32,6 +32,60 @@ async fn the_api_keeps_to_its_openapi_description_under_schemathesis() {
         "{} is missing: run scripts/setup-test-peers.sh (or set PLCDIAG_SCHEMATHESIS)",
         bin.display()
     );
+    let (gw, _sims) = plant().await;
+    let url = format!("{}/api/openapi.json", gw.base);
+    let out = tokio::process::Command::new(&bin)
+        .args(["run", &url, "--checks", "all"])
+        .args([
+            "--exclude-checks",
+            "positive_data_acceptance,negative_data_rejection",
+        ])
+        .args([
+            "--max-examples",
+            "15",
+            "--max-time",
+            "60",
+            "--workers",
+            "1",
+            "--seed",
+            "12",
+        ])
+        .args(["--no-color", "--request-timeout", "10"])
+        .env("SCHEMATHESIS_HOOKS", "")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every operation it selected was tested (schemathesis leaves out the document itself).
+    let count = |label: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.split('/').next())
+            .and_then(|n| n.trim().parse::<u32>().ok())
+    };
+    let (selected, tested) = (count("Selected:"), count("Tested:"));
+    assert!(selected >= Some(14), "{stdout}");
+    assert_eq!(selected, tested, "{stdout}");
+    gw.stop().await;
+}
+
+/// The simulators behind [`plant`]'s gateway, kept alive by holding them.
+type Sims = (
+    plcdiag_modbus::SimHandle,
+    plcdiag_s7::sim::S7SimHandle,
+    plcdiag_melsec::sim::McSimHandle,
+);
+
+/// A gateway polling a Modbus device, an S7 CPU in STOP and a MELSEC PLC with a station down,
+/// once an alarm is raised: something in every part of the API.
+async fn plant() -> (TestGateway, Sims) {
     let modbus = modbus_sim().await;
     let s7 = S7Sim::builder()
         .module(0, 4, 256)
@@ -97,45 +151,5 @@ when = 'cpu_mode() == "STOP"'
             .map(|_| ())
     })
     .await;
-    let url = format!("{}/api/openapi.json", gw.base);
-    let out = tokio::process::Command::new(&bin)
-        .args(["run", &url, "--checks", "all"])
-        .args([
-            "--exclude-checks",
-            "positive_data_acceptance,negative_data_rejection",
-        ])
-        .args([
-            "--max-examples",
-            "15",
-            "--max-time",
-            "60",
-            "--workers",
-            "1",
-            "--seed",
-            "12",
-        ])
-        .args(["--no-color", "--request-timeout", "10"])
-        .env("SCHEMATHESIS_HOOKS", "")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "schemathesis found problems:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Every operation it selected was tested (schemathesis leaves out the document itself).
-    let count = |label: &str| {
-        stdout
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(label))
-            .and_then(|v| v.split('/').next())
-            .and_then(|n| n.trim().parse::<u32>().ok())
-    };
-    let (selected, tested) = (count("Selected:"), count("Tested:"));
-    assert!(selected >= Some(14), "{stdout}");
-    assert_eq!(selected, tested, "{stdout}");
-    gw.stop().await;
+    (gw, (modbus, s7, mc))
 }

@@ -168,6 +168,25 @@ pub(super) async fn page(
     }
 }
 
+/// The newest dead-lettered notices, as the page lists them.
+async fn undelivered(state: &AppState, ctx: &PageCtx) -> Result<Vec<UndeliveredRow>, WebError> {
+    Ok(state
+        .store
+        .undelivered(UNDELIVERED_ROWS)
+        .await?
+        .into_iter()
+        .map(|u| UndeliveredRow {
+            dead_at: rfc3339(u.dead_at),
+            transition: u
+                .transition
+                .as_deref()
+                .and_then(|tr| TRANSITIONS.into_iter().find(|x| x.as_str() == tr))
+                .map_or("", |tr| ctx.lang.transition(tr)),
+            u,
+        })
+        .collect())
+}
+
 async fn render(state: &AppState, ctx: &PageCtx, q: &AlarmQuery) -> Result<AlarmsPage, WebError> {
     let t = ctx.t;
     let priority = match non_empty(&q.priority) {
@@ -245,21 +264,7 @@ async fn render(state: &AppState, ctx: &PageCtx, q: &AlarmQuery) -> Result<Alarm
             j,
         })
         .collect();
-    let undelivered = state
-        .store
-        .undelivered(UNDELIVERED_ROWS)
-        .await?
-        .into_iter()
-        .map(|u| UndeliveredRow {
-            dead_at: rfc3339(u.dead_at),
-            transition: u
-                .transition
-                .as_deref()
-                .and_then(|tr| TRANSITIONS.into_iter().find(|x| x.as_str() == tr))
-                .map_or("", |tr| ctx.lang.transition(tr)),
-            u,
-        })
-        .collect();
+    let undelivered = undelivered(state, ctx).await?;
     let k = state
         .store
         .alarm_kpis(now - Duration::hours(24), now)
