@@ -288,15 +288,7 @@ max_attempts = 2
         reason.starts_with("given up after 2 failed attempts"),
         "{reason}"
     );
-    let page = gw
-        .http
-        .get(format!("{}/alarms", gw.base))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = gw.get_text("/alarms").await;
     let html = scraper::Html::parse_document(&page);
     let row = scraper::Selector::parse("#undelivered tbody tr").unwrap_or_else(|e| panic!("{e:?}"));
     let rows: Vec<String> = html.select(&row).map(|r| r.text().collect()).collect();

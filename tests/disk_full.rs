@@ -371,15 +371,7 @@ url = "http://{hook}/hook"
 
 /// The page's fault banner and the `store_fault` metric name the full disk.
 async fn assert_banner_and_metric_name_the_full_disk(gw: &common::TestGateway) {
-    let page = gw
-        .http
-        .get(format!("{}/", gw.base))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = gw.get_text("/").await;
     let html = scraper::Html::parse_document(&page);
     let sel =
         scraper::Selector::parse("#gateway-fault:not([hidden])").unwrap_or_else(|e| panic!("{e}"));
@@ -446,14 +438,7 @@ async fn assert_every_transition_journalled_and_delivered_once(
 }
 
 async fn metrics_text(gw: &common::TestGateway) -> String {
-    gw.http
-        .get(format!("{}/metrics", gw.base))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default()
+    gw.get_text("/metrics").await
 }
 
 /// Shutdown while the disk is still full: the writer does not claim a flush; it says how much

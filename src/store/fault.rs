@@ -201,6 +201,58 @@ impl Faults {
     }
 }
 
+/// When a writer that failed tries again: capped exponential back-off, 250 ms doubling to
+/// [`MAX_RETRY`]. The store writer and the rules engine share it.
+#[derive(Debug, Default)]
+pub struct Retry {
+    at: Option<(Instant, Duration)>,
+}
+
+/// The longest wait between two tries while writes fail.
+pub const MAX_RETRY: Duration = Duration::from_secs(5);
+
+impl Retry {
+    /// Whether the last write failed.
+    pub fn failing(&self) -> bool {
+        self.at.is_some()
+    }
+
+    /// Not failing, or failing and the wait is over.
+    pub fn due(&self) -> bool {
+        self.at.is_none_or(|(at, _)| Instant::now() >= at)
+    }
+
+    /// Resolves when the next try is due; pending while nothing failed.
+    pub async fn wait(&self) {
+        match self.at {
+            Some((at, _)) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// A write failed; returns how long until the next try.
+    pub fn failed(&mut self) -> Duration {
+        let delay = match self.at {
+            Some((_, d)) => (d * 2).min(MAX_RETRY),
+            None => Duration::from_millis(250),
+        };
+        self.at = Some((Instant::now() + delay, delay));
+        delay
+    }
+
+    /// A write succeeded; returns whether it had been failing.
+    pub fn succeeded(&mut self) -> bool {
+        self.at.take().is_some()
+    }
+
+    /// Makes the next try due now (shutdown), still counting as failing.
+    pub fn due_now(&mut self) {
+        if let Some((at, _)) = &mut self.at {
+            *at = Instant::now();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use super::fault::{FaultKind, LogLine};
+use super::fault::{FaultKind, LogLine, Retry};
 use super::sampling::{LastStored, should_store};
 use super::{DeviceIds, Error, Store};
 use crate::config::DeviceConfig;
@@ -91,8 +91,6 @@ impl Writer {
 
 /// Who reports the writer's faults (see [`super::fault`]).
 const COMPONENT: &str = "store writer";
-/// The longest wait between two tries while the database fails.
-const MAX_RETRY: Duration = Duration::from_secs(5);
 
 async fn run(
     store: Store,
@@ -236,39 +234,6 @@ impl Held {
     }
 }
 
-/// When to try again while the database fails (capped exponential back-off).
-#[derive(Default)]
-struct Retry {
-    at: Option<(tokio::time::Instant, Duration)>,
-}
-
-impl Retry {
-    fn failing(&self) -> bool {
-        self.at.is_some()
-    }
-
-    fn due(&self) -> bool {
-        self.at
-            .is_none_or(|(at, _)| tokio::time::Instant::now() >= at)
-    }
-
-    async fn wait(&self) {
-        match self.at {
-            Some((at, _)) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn failed(&mut self) -> Duration {
-        let delay = match self.at {
-            Some((_, d)) => (d * 2).min(MAX_RETRY),
-            None => Duration::from_millis(250),
-        };
-        self.at = Some((tokio::time::Instant::now() + delay, delay));
-        delay
-    }
-}
-
 /// Commits what is held, oldest first, a batch at a time, until it is all written or a
 /// commit fails (then `retry` says when to try again).
 async fn write_held(
@@ -279,7 +244,6 @@ async fn write_held(
     settings: &WriterSettings,
     retry: &mut Retry,
 ) {
-    let recovering = retry.failing();
     let mut written = 0usize;
     while !held.queue.is_empty() {
         let n = held.queue.len().min(settings.max_batch);
@@ -310,13 +274,12 @@ async fn write_held(
         }
     }
     metrics.store_held(0);
-    if recovering {
-        retry.at = None;
-        if let Some(f) = store.faults().recovered(COMPONENT) {
-            metrics.store_recovered(COMPONENT, f.kind);
-            let dropped = std::mem::take(&mut held.dropped);
-            info!(fault = f.kind.as_str(), since = %f.since, written, dropped, "store writer: the history is writable again; wrote what was held");
-        }
+    if retry.succeeded()
+        && let Some(f) = store.faults().recovered(COMPONENT)
+    {
+        metrics.store_recovered(COMPONENT, f.kind);
+        let dropped = std::mem::take(&mut held.dropped);
+        info!(fault = f.kind.as_str(), since = %f.since, written, dropped, "store writer: the history is writable again; wrote what was held");
     }
 }
 
@@ -331,13 +294,13 @@ async fn close(
     let give_up = tokio::time::Instant::now() + settings.close_within;
     let mut retry = Retry::default();
     loop {
-        retry.at = None;
+        retry.due_now();
         write_held(store, rows, held, metrics, settings, &mut retry).await;
         if held.queue.is_empty() {
             info!("store writer: hub closed, history flushed");
             return Ok(());
         }
-        let next = tokio::time::Instant::now() + MAX_RETRY.min(Duration::from_millis(500));
+        let next = tokio::time::Instant::now() + Duration::from_millis(500);
         if next >= give_up {
             let fault = store.faults().first();
             return Err(Error::Unwritten {

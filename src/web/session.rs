@@ -258,21 +258,21 @@ impl Sessions {
         Some(info)
     }
 
-    fn revoked_contains(&self, k: &[u8; 32]) -> bool {
+    fn revoked(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<[u8; 32]>> {
         self.revoked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(k)
+    }
+
+    fn revoked_contains(&self, k: &[u8; 32]) -> bool {
+        self.revoked().contains(k)
     }
 
     /// Ends a session (logout, or a user no longer in the config).
     pub(crate) async fn remove(&self, id: &str) {
         let k = key(id);
         // Revoked first, so a request racing the delete cannot read the row back.
-        self.revoked
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(k);
+        self.revoked().insert(k);
         self.lock().remove(&k);
         let deleted = match &self.store {
             Some(store) => store.session_delete(&k).await,
@@ -280,10 +280,7 @@ impl Sessions {
         };
         match deleted {
             Ok(()) => {
-                self.revoked
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&k);
+                self.revoked().remove(&k);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "ended session not deleted from the database: refused until this process ends, but valid again after a restart until it expires");

@@ -75,6 +75,18 @@ impl TestGateway {
         (status, body)
     }
 
+    /// GET `path` as text (a page, the metrics).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
     /// Shuts down and hands back the temp folder.
     pub async fn stop(self) -> tempfile::TempDir {
         self.gateway

@@ -23,15 +23,13 @@ use super::{
 };
 use crate::hub::Message;
 use crate::metrics::Metrics;
-use crate::store::fault::LogLine;
+use crate::store::fault::{LogLine, Retry};
 use crate::store::{FaultKind, Store};
 
 /// Who reports the engine's faults (see [`crate::store::fault`]).
 const COMPONENT: &str = "rules engine";
 /// The most changes held while the journal cannot be written.
 const MAX_UNJOURNALLED: usize = 10_000;
-/// The longest wait between two tries while the journal cannot be written.
-const MAX_RETRY: Duration = Duration::from_secs(5);
 /// How long the engine keeps trying to journal what it holds once the hub has closed.
 const CLOSE_WITHIN: Duration = Duration::from_secs(5);
 
@@ -53,7 +51,7 @@ pub async fn run(
         held: Vec::new(),
         replies: Vec::new(),
         started: None,
-        retry: None,
+        retry: Retry::default(),
     };
     journal.add(engine.start(clock.now()), Instant::now(), None);
     journal.write().await;
@@ -206,8 +204,8 @@ struct Journal<F> {
     replies: Vec<oneshot::Sender<Result<(), EngineError>>>,
     /// When the oldest held change was caused.
     started: Option<Instant>,
-    /// While writes fail: when to try again, and the last wait.
-    retry: Option<(Instant, Duration)>,
+    /// While writes fail: when to try again.
+    retry: Retry,
 }
 
 impl<F: Fn()> Journal<F> {
@@ -228,15 +226,15 @@ impl<F: Fn()> Journal<F> {
 
     /// Something to write, and not waiting out a failure.
     fn due(&self) -> bool {
-        (!self.held.is_empty() || !self.replies.is_empty())
-            && self.retry.is_none_or(|(at, _)| Instant::now() >= at)
+        (!self.held.is_empty() || !self.replies.is_empty()) && self.retry.due()
     }
 
     /// Resolves when a retry is due (pending while nothing failed).
     async fn wait(&self) {
-        match self.retry {
-            Some((at, _)) if !self.held.is_empty() => tokio::time::sleep_until(at).await,
-            _ => std::future::pending().await,
+        if self.held.is_empty() {
+            std::future::pending().await
+        } else {
+            self.retry.wait().await
         }
     }
 
@@ -247,7 +245,7 @@ impl<F: Fn()> Journal<F> {
                 self.failed(&e);
                 return;
             }
-            if self.retry.take().is_some()
+            if self.retry.succeeded()
                 && let Some(f) = self.store.faults().recovered(COMPONENT)
             {
                 if let Some(m) = &self.metrics {
@@ -264,11 +262,7 @@ impl<F: Fn()> Journal<F> {
     }
 
     fn failed(&mut self, e: &crate::store::Error) {
-        let delay = match self.retry {
-            Some((_, d)) => (d * 2).min(MAX_RETRY),
-            None => Duration::from_millis(250),
-        };
-        self.retry = Some((Instant::now() + delay, delay));
+        let delay = self.retry.failed();
         let kind = FaultKind::of(e);
         if let Some(m) = &self.metrics {
             m.store_write_failed(COMPONENT, kind);
@@ -309,7 +303,7 @@ impl<F: Fn()> Journal<F> {
     async fn close(&mut self) {
         let give_up = Instant::now() + CLOSE_WITHIN;
         loop {
-            self.retry = self.retry.map(|(_, d)| (Instant::now(), d));
+            self.retry.due_now();
             self.write().await;
             if self.held.is_empty() {
                 return;
